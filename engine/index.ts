@@ -1,0 +1,16 @@
+import './methods.js';
+import { registerAutogradHelpers, apply } from './autograd.js';
+import { registerApply } from './recording.js';
+import { add } from './ops/elementwise.js';
+import { onesLike } from './ops/creation.js';
+
+registerAutogradHelpers(add, onesLike);
+registerApply(apply);
+
+export { Tensor, ShapeError, DTypeError, sizeOf, shapeStr, type DType, type Shape, type Storage } from './tensor.js';
+export { grad, backward, noGrad, withGradMode, isGradEnabled, apply, Node, AutogradError } from './autograd.js';
+export type { OpDef, VjpContext, GradOptions, RuleResolver, LayerBackward } from './autograd.js';
+export { record, runLayer, withoutOpLayers, currentRecording, Recording, type LayerRecord, type LayerSpec } from './recording.js';
+export { Rng, manualSeed, defaultRng } from './random.js';
+export * from './ops/index.js';
+export * from './gradcheck.js';

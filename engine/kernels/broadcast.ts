@@ -1,0 +1,143 @@
+import type { Shape } from '../tensor.js';
+import { ShapeError, shapeStr } from '../tensor.js';
+
+/** NumPy broadcasting of two shapes. */
+export function broadcastShapes(a: Shape, b: Shape, opName = 'broadcast'): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(`${opName}: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast (dim ${i}: ${da} vs ${db})`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Strides of `shape` seen through `outShape` (0 where the dim is broadcast). */
+export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const n = outShape.length;
+  const s = new Array<number>(n).fill(0);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const j = n - shape.length + i;
+    s[j] = shape[i] === 1 ? 0 : acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+type Arr = Float32Array | Float64Array | Int32Array;
+
+/**
+ * out[i] = f(a[ia], b[ib]) over the broadcast index space. The innermost dim runs in a tight loop
+ * with constant strides; the outer dims advance like an odometer.
+ */
+export function binaryBroadcast(a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape, f: (x: number, y: number) => number): void {
+  const size = out.length;
+  if (size === 0) return;
+  if (a.length === size && b.length === size) {
+    for (let i = 0; i < size; i++) out[i] = f(a[i]!, b[i]!);
+    return;
+  }
+  if (b.length === 1 && a.length === size) {
+    const y = b[0]!;
+    for (let i = 0; i < size; i++) out[i] = f(a[i]!, y);
+    return;
+  }
+  if (a.length === 1 && b.length === size) {
+    const x = a[0]!;
+    for (let i = 0; i < size; i++) out[i] = f(x, b[i]!);
+    return;
+  }
+  const n = outShape.length;
+  const sa = broadcastStrides(aShape, outShape);
+  const sb = broadcastStrides(bShape, outShape);
+  const inner = outShape[n - 1]!;
+  const ia0 = sa[n - 1]!;
+  const ib0 = sb[n - 1]!;
+  const idx = new Array<number>(n).fill(0);
+  let pa = 0;
+  let pb = 0;
+  for (let o = 0; o < size; o += inner) {
+    let qa = pa;
+    let qb = pb;
+    for (let k = 0; k < inner; k++) {
+      out[o + k] = f(a[qa]!, b[qb]!);
+      qa += ia0;
+      qb += ib0;
+    }
+    for (let d = n - 2; d >= 0; d--) {
+      idx[d]!++;
+      pa += sa[d]!;
+      pb += sb[d]!;
+      if (idx[d]! < outShape[d]!) break;
+      pa -= sa[d]! * outShape[d]!;
+      pb -= sb[d]! * outShape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Three-operand variant for `where(cond, a, b)`. */
+export function ternaryBroadcast(c: Arr, cShape: Shape, a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape, f: (c: number, x: number, y: number) => number): void {
+  const size = out.length;
+  if (size === 0) return;
+  const n = outShape.length;
+  const sc = broadcastStrides(cShape, outShape);
+  const sa = broadcastStrides(aShape, outShape);
+  const sb = broadcastStrides(bShape, outShape);
+  const idx = new Array<number>(n).fill(0);
+  for (let o = 0; o < size; o++) {
+    let pc = 0;
+    let pa = 0;
+    let pb = 0;
+    for (let d = 0; d < n; d++) {
+      pc += idx[d]! * sc[d]!;
+      pa += idx[d]! * sa[d]!;
+      pb += idx[d]! * sb[d]!;
+    }
+    out[o] = f(c[pc]!, a[pa]!, b[pb]!);
+    for (let d = n - 1; d >= 0; d--) {
+      if (++idx[d]! < outShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * Sums `src` (of `srcShape`) over the given axes into `out` (the shape with those axes kept as 1).
+ */
+export function reduceSum(src: Arr, srcShape: Shape, axes: readonly number[], out: Float32Array | Float64Array): void {
+  const n = srcShape.length;
+  const keptShape = srcShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const so = broadcastStrides(keptShape, srcShape);
+  out.fill(0);
+  if (n === 0) {
+    out[0] = src[0]!;
+    return;
+  }
+  const inner = srcShape[n - 1]!;
+  const innerStride = so[n - 1]!;
+  const idx = new Array<number>(n).fill(0);
+  let po = 0;
+  const size = src.length;
+  for (let s = 0; s < size; s += inner) {
+    if (innerStride === 0) {
+      let acc = 0;
+      for (let k = 0; k < inner; k++) acc += src[s + k]!;
+      out[po] = out[po]! + acc;
+    } else {
+      for (let k = 0; k < inner; k++) out[po + k] = out[po + k]! + src[s + k]!;
+    }
+    for (let d = n - 2; d >= 0; d--) {
+      idx[d]!++;
+      po += so[d]!;
+      if (idx[d]! < srcShape[d]!) break;
+      po -= so[d]! * srcShape[d]!;
+      idx[d] = 0;
+    }
+  }
+}

@@ -1,0 +1,207 @@
+import { Tensor, allocStorage } from '../tensor.js';
+import { apply, sameFloatDType, type OpDef } from '../autograd.js';
+import { binaryBroadcast, broadcastShapes, ternaryBroadcast } from '../kernels/broadcast.js';
+import { asTensor, emptyLike, requireFloat, type TensorLike } from './util.js';
+import { sumTo } from './reduce.js';
+
+// ---- unary ----------------------------------------------------------------------------------
+
+type UnaryAttrs = { p?: number; lo?: number; hi?: number };
+
+function unaryOp(name: string, f: (x: number, a: UnaryAttrs) => number, vjp: OpDef<UnaryAttrs>['vjp']): OpDef<UnaryAttrs> {
+  return {
+    name,
+    forward([x], attrs) {
+      requireFloat(x!, name);
+      const out = emptyLike(x!);
+      const src = x!.data;
+      const dst = out.data;
+      for (let i = 0; i < src.length; i++) dst[i] = f(src[i]!, attrs);
+      return out;
+    },
+    vjp,
+  };
+}
+
+export const negOp = unaryOp('neg', (x) => -x, (g) => [neg(g)]);
+export const absOp = unaryOp('abs', Math.abs, (g, { inputs: [x] }) => [mul(g, sign(x!))]);
+export const expOp = unaryOp('exp', Math.exp, (g, { output }) => [mul(g, output)]);
+export const logOp = unaryOp('log', Math.log, (g, { inputs: [x] }) => [div(g, x!)]);
+export const sqrtOp = unaryOp('sqrt', Math.sqrt, (g, { output }) => [div(g, mul(output, 2))]);
+export const tanhOp = unaryOp('tanh', Math.tanh, (g, { output }) => [mul(g, sub(1, mul(output, output)))]);
+export const sigmoidOp = unaryOp(
+  'sigmoid',
+  (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  (g, { output }) => [mul(g, mul(output, sub(1, output)))],
+);
+// Non-smooth ops differentiate through a constant mask, so their second derivative is zero, never an error.
+export const reluOp = unaryOp('relu', (x) => (x > 0 ? x : 0), (g, { inputs: [x] }) => [mul(g, gt(x!, 0))]);
+export const leakyReluOp = unaryOp(
+  'leaky_relu',
+  (x, a) => (x > 0 ? x : x * a.p!),
+  (g, { inputs: [x], attrs }) => [mul(g, add(mul(gt(x!, 0), 1 - attrs.p!), attrs.p!))],
+);
+export const powScalarOp = unaryOp('pow_scalar', (x, a) => Math.pow(x, a.p!), (g, { inputs: [x], attrs }) => [
+  attrs.p === 0 ? mul(g, 0) : mul(g, mul(powScalar(x!, attrs.p! - 1), attrs.p!)),
+]);
+export const clampOp = unaryOp(
+  'clamp',
+  (x, a) => Math.min(Math.max(x, a.lo ?? -Infinity), a.hi ?? Infinity),
+  // PyTorch's convention: the gradient passes where lo <= x <= hi (both ends inclusive).
+  (g, { inputs: [x], attrs }) => [mul(g, mul(ge(x!, attrs.lo ?? -Infinity), le(x!, attrs.hi ?? Infinity)))],
+);
+
+export const neg = (x: Tensor): Tensor => apply(negOp, [x], {});
+export const abs = (x: Tensor): Tensor => apply(absOp, [x], {});
+export const exp = (x: Tensor): Tensor => apply(expOp, [x], {});
+export const log = (x: Tensor): Tensor => apply(logOp, [x], {});
+export const sqrt = (x: Tensor): Tensor => apply(sqrtOp, [x], {});
+export const tanh = (x: Tensor): Tensor => apply(tanhOp, [x], {});
+export const sigmoid = (x: Tensor): Tensor => apply(sigmoidOp, [x], {});
+export const relu = (x: Tensor): Tensor => apply(reluOp, [x], {});
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => apply(leakyReluOp, [x], { p: negativeSlope });
+export const powScalar = (x: Tensor, p: number): Tensor => apply(powScalarOp, [x], { p });
+
+/** Clamps with scalar and/or tensor bounds (tensor bounds broadcast). */
+export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
+  let y = x;
+  const scalarLo = typeof min === 'number' ? min : undefined;
+  const scalarHi = typeof max === 'number' ? max : undefined;
+  if (scalarLo !== undefined || scalarHi !== undefined) y = apply(clampOp, [y], { lo: scalarLo, hi: scalarHi });
+  if (min instanceof Tensor) y = maximum(y, min);
+  if (max instanceof Tensor) y = minimum(y, max);
+  return y;
+}
+
+/** +1 for x > 0, -1 for x < 0, 0 at 0 (as torch.sign); a constant, so not recorded. */
+export function sign(x: Tensor): Tensor {
+  const out = emptyLike(x);
+  for (let i = 0; i < x.data.length; i++) out.data[i] = Math.sign(x.data[i]!);
+  return out;
+}
+
+// ---- binary with broadcasting -------------------------------------------------------------
+
+function binaryForward(name: string, f: (a: number, b: number) => number) {
+  return (inputs: readonly Tensor[]): Tensor => {
+    const [a, b] = inputs as [Tensor, Tensor];
+    sameFloatDType(name, [a, b]);
+    const shape = broadcastShapes(a.shape, b.shape, name);
+    const out = emptyLike(a, shape);
+    binaryBroadcast(a.data, a.shape, b.data, b.shape, out.data, shape, f);
+    return out;
+  };
+}
+
+export const addOp: OpDef = {
+  name: 'add',
+  forward: binaryForward('add', (a, b) => a + b),
+  vjp: (g, { inputs: [a, b] }) => [sumTo(g, a!.shape), sumTo(g, b!.shape)],
+};
+export const subOp: OpDef = {
+  name: 'sub',
+  forward: binaryForward('sub', (a, b) => a - b),
+  vjp: (g, { inputs: [a, b] }) => [sumTo(g, a!.shape), sumTo(neg(g), b!.shape)],
+};
+export const mulOp: OpDef = {
+  name: 'mul',
+  forward: binaryForward('mul', (a, b) => a * b),
+  vjp: (g, { inputs: [a, b] }) => [a!.requiresGrad ? sumTo(mul(g, b!), a!.shape) : null, b!.requiresGrad ? sumTo(mul(g, a!), b!.shape) : null],
+};
+export const divOp: OpDef = {
+  name: 'div',
+  forward: binaryForward('div', (a, b) => a / b),
+  vjp: (g, { inputs: [a, b], output }) => [
+    a!.requiresGrad ? sumTo(div(g, b!), a!.shape) : null,
+    b!.requiresGrad ? sumTo(neg(div(mul(g, output), b!)), b!.shape) : null,
+  ],
+};
+export const powOp: OpDef = {
+  name: 'pow',
+  forward: binaryForward('pow', Math.pow),
+  vjp: (g, { inputs: [a, b], output }) => [
+    a!.requiresGrad ? sumTo(mul(g, mul(b!, pow(a!, sub(b!, 1)))), a!.shape) : null,
+    b!.requiresGrad ? sumTo(mul(g, mul(output, log(a!))), b!.shape) : null,
+  ],
+};
+// Ties split the gradient evenly, as PyTorch does for maximum/minimum.
+function tieSplitVjp(first: (a: Tensor, b: Tensor) => Tensor): OpDef['vjp'] {
+  return (g, { inputs: [a, b] }) => {
+    const wa = add(first(a!, b!), mul(eq(a!, b!), 0.5));
+    return [sumTo(mul(g, wa), a!.shape), sumTo(mul(g, sub(1, wa)), b!.shape)];
+  };
+}
+export const maximumOp: OpDef = { name: 'maximum', forward: binaryForward('maximum', Math.max), vjp: tieSplitVjp((a, b) => gt(a, b)) };
+export const minimumOp: OpDef = { name: 'minimum', forward: binaryForward('minimum', Math.min), vjp: tieSplitVjp((a, b) => lt(a, b)) };
+
+function binary(op: OpDef) {
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new TypeError(`${op.name}: at least one operand must be a tensor`);
+    const ta = a instanceof Tensor ? a : asTensor(a, b as Tensor);
+    const tb = b instanceof Tensor ? b : asTensor(b, ta);
+    return apply(op, [ta, tb], {});
+  };
+}
+export const add = binary(addOp);
+export const sub = binary(subOp);
+export const mul = binary(mulOp);
+export const div = binary(divOp);
+export const pow = binary(powOp);
+export const maximum = binary(maximumOp);
+export const minimum = binary(minimumOp);
+
+// ---- comparisons: constant masks (1/0 in the dtype of the first float operand) ----------------
+
+function compare(name: string, f: (a: number, b: number) => boolean) {
+  const fwd = binaryForward(name, (a, b) => (f(a, b) ? 1 : 0));
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    const ta = a instanceof Tensor ? a : asTensor(a, b as Tensor);
+    const tb = b instanceof Tensor ? b : asTensor(b, ta);
+    return fwd([ta, tb]);
+  };
+}
+export const gt = compare('gt', (a, b) => a > b);
+export const ge = compare('ge', (a, b) => a >= b);
+export const lt = compare('lt', (a, b) => a < b);
+export const le = compare('le', (a, b) => a <= b);
+export const eq = compare('eq', (a, b) => a === b);
+export const ne = compare('ne', (a, b) => a !== b);
+
+export const whereOp: OpDef = {
+  name: 'where',
+  forward(inputs) {
+    const [c, a, b] = inputs as [Tensor, Tensor, Tensor];
+    sameFloatDType('where', [a, b]);
+    const shape = broadcastShapes(broadcastShapes(c.shape, a.shape, 'where'), b.shape, 'where');
+    const out = emptyLike(a, shape);
+    ternaryBroadcast(c.data, c.shape, a.data, a.shape, b.data, b.shape, out.data, shape, (cv, x, y) => (cv !== 0 ? x : y));
+    return out;
+  },
+  vjp: (g, { inputs: [c, a, b] }) => {
+    const zero = asTensor(0, g);
+    return [null, sumTo(where(c!, g, zero), a!.shape), sumTo(where(c!, zero, g), b!.shape)];
+  },
+};
+
+/** Elementwise choice: `cond` nonzero picks `a`, else `b`. The condition is a constant. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
+  const ta = like ? asTensor(a, like) : asTensor(a, cond);
+  const tb = asTensor(b, ta);
+  const c = cond.requiresGrad ? cond.detach() : cond;
+  return apply(whereOp, [c, ta, tb], {});
+}
+
+/** A float tensor converted to another float dtype (recorded: the gradient converts back). */
+export const castOp: OpDef<{ dtype: 'float32' | 'float64' }> = {
+  name: 'cast',
+  forward([x], { dtype }) {
+    const out = new Tensor(allocStorage(dtype, x!.size), x!.shape);
+    out.data.set(x!.data);
+    return out;
+  },
+  vjp: (g, { inputs: [x] }) => [apply(castOp, [g], { dtype: x!.dtype as 'float32' | 'float64' })],
+};
+export function cast(x: Tensor, dtype: 'float32' | 'float64'): Tensor {
+  return x.dtype === dtype ? x : apply(castOp, [x], { dtype });
+}

@@ -1,0 +1,44 @@
+import { Tensor, allocStorage, ShapeError, shapeStr, type DType, type Shape } from '../tensor.js';
+
+/** A JS number is a weak scalar: it takes the dtype of the tensor it meets. */
+export type TensorLike = Tensor | number;
+
+export function scalarOf(value: number, dtype: DType): Tensor {
+  const data = allocStorage(dtype, 1);
+  data[0] = value;
+  return new Tensor(data, []);
+}
+
+export function asTensor(x: TensorLike, like: Tensor): Tensor {
+  return x instanceof Tensor ? x : scalarOf(x, like.dtype);
+}
+
+export function emptyLike(t: Tensor, shape: Shape = t.shape): Tensor {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return new Tensor(allocStorage(t.dtype, n), shape);
+}
+
+export function normAxis(axis: number, ndim: number, opName: string): number {
+  const a = axis < 0 ? axis + ndim : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= Math.max(ndim, 1)) {
+    throw new ShapeError(`${opName}: axis ${axis} out of range for a tensor of ${ndim} dims`);
+  }
+  return a;
+}
+
+export function normAxes(axes: number | readonly number[] | undefined, ndim: number, opName: string): number[] {
+  if (axes === undefined) return [...Array(ndim).keys()];
+  const list = typeof axes === 'number' ? [axes] : axes;
+  const out = list.map((a) => normAxis(a, ndim, opName));
+  if (new Set(out).size !== out.length) throw new ShapeError(`${opName}: repeated axis in [${list.join(', ')}]`);
+  return out.sort((a, b) => a - b);
+}
+
+export function requireFloat(t: Tensor, opName: string): void {
+  if (t.dtype === 'int32') throw new ShapeError(`${opName}: needs a float tensor, got int32 of shape ${shapeStr(t.shape)}`);
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
