@@ -1,0 +1,37 @@
+/**
+ * Heatmaps the way zennit draws them, image grids and overlays, resizing and PNG I/O, on plain
+ * typed arrays so nothing here depends on the tensor engine.
+ */
+export { ColorMap, ColorMapError, CMAPS, DEFAULT_CMAP, getColorMap, palette, parseColorMap, type ColorNode } from './cmap.js';
+export {
+  CENTER_INDEX,
+  colorize,
+  heatmap,
+  normalizationBounds,
+  paletteIndices,
+  sumChannels,
+  type HeatmapOptions,
+  type NormalizeOptions,
+  type Plane,
+} from './heatmap.js';
+export { grid, gridShape, overlay, type GridOptions, type OverlayOptions } from './compose.js';
+export { resampleBilinear, resize, type ResizeMethod, type ResizeOptions } from './resize.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  imageToTensorData,
+  tensorDataToImage,
+  type ToTensorOptions,
+  type UnnormalizeOptions,
+} from './convert.js';
+export { decodePng, encodePng, PngError, readPng, writePng } from './png.js';
+export {
+  checkImage,
+  createImage,
+  ImageError,
+  toRgb,
+  toRgba,
+  type Image,
+  type Rgb,
+  type ShapedArray,
+} from './types.js';
