@@ -1,0 +1,101 @@
+import * as E from '../engine/index.js';
+import type { LayerRecord, Recording, Tensor } from '../engine/index.js';
+import type { Composite, RuleAssignment } from '../composites/index.js';
+import type { Rule } from '../rules/index.js';
+
+/** A model is anything with `call(x)` (every nn Module) or a plain forward function. */
+export type Forward = ((x: Tensor) => Tensor) | { call(x: Tensor): Tensor };
+/** The vector fed into the backward pass at the output: a tensor, or a function of the output. */
+export type Seed = Tensor | ((output: Tensor) => Tensor);
+
+export class ExplainError extends Error {
+  override name = 'ExplainError';
+}
+
+export function runForward(model: Forward, x: Tensor): Tensor {
+  return typeof model === 'function' ? model(x) : model.call(x);
+}
+
+export interface AttributeOptions {
+  /** null / undefined: the plain gradient. */
+  composite?: Composite | null;
+  /** Record the backward so the relevance can be differentiated again (w.r.t. parameters or input). */
+  createGraph?: boolean;
+  /** Also collect each parameter tensor's relevance (rules with parameter modifiers only). */
+  paramRelevance?: boolean;
+  /** Called with each layer's incoming relevance and the relevance it passes to its inputs. */
+  onLayer?: (layer: LayerRecord, relevanceOut: Tensor, relevanceIn: readonly (Tensor | null)[]) => void;
+}
+
+export interface Attribution {
+  relevance: Tensor;
+  /** `<layer name>.<param>` -> relevance of that parameter tensor (summed over the batch). */
+  paramRelevance?: Map<string, Tensor>;
+  /** The rule each layer got (layers without an entry used the plain gradient). */
+  rules: RuleAssignment;
+}
+
+/**
+ * One recorded forward pass that can be explained many times: with the plain gradient, with any
+ * composite, with or without a recorded backward. The rules live in each `attribute` call, never
+ * in the graph, so differentiating a relevance map afterwards runs plain VJPs only.
+ */
+export class RecordedForward {
+  constructor(
+    readonly input: Tensor,
+    readonly output: Tensor,
+    readonly recording: Recording,
+  ) {}
+
+  seedFor(seed: Seed): Tensor {
+    const s = typeof seed === 'function' ? seed(this.output) : seed;
+    if (s.ndim !== this.output.ndim || s.shape.some((d, i) => d !== this.output.shape[i])) {
+      throw new ExplainError(`seed of shape [${s.shape.join(', ')}] does not match the output's [${this.output.shape.join(', ')}]`);
+    }
+    if (s.dtype !== this.output.dtype) throw new ExplainError(`seed is ${s.dtype} but the output is ${this.output.dtype}`);
+    return s;
+  }
+
+  attribute(seed: Seed, opts: AttributeOptions = {}): Attribution {
+    const assignment: RuleAssignment = opts.composite ? opts.composite.assign(this.recording) : new Map();
+    const paramRelevance = opts.paramRelevance ? new Map<string, Tensor>() : undefined;
+    const ctx = { paramRelevance };
+    const resolve = (layer: LayerRecord): E.LayerBackward | null => {
+      const rule: Rule | undefined = assignment.get(layer);
+      if (!rule || rule.name === 'Gradient') return null;
+      return (l, g) => rule.backward(l, g, ctx);
+    };
+    const [relevance] = E.grad(this.output, this.input, {
+      gradOutputs: this.seedFor(seed),
+      createGraph: opts.createGraph ?? false,
+      retainGraph: true,
+      rules: resolve,
+      onLayerGrad: opts.onLayer,
+      allowUnused: true,
+    });
+    return { relevance: relevance ?? E.zerosLike(this.input), paramRelevance, rules: assignment };
+  }
+}
+
+/**
+ * Records `model(input)`. The input is used as given when it already requires grad (so the
+ * relevance can be differentiated w.r.t. it); otherwise a leaf copy that requires grad is used.
+ */
+export function recordForward(model: Forward, input: Tensor): RecordedForward {
+  const x = input.requiresGrad ? input : input.detach().requireGrad();
+  const { recording, result } = E.record(() => runForward(model, x));
+  if (!(result instanceof E.Tensor)) throw new ExplainError('the model must return a single tensor');
+  recording.outputs = [result];
+  return new RecordedForward(x, result, recording);
+}
+
+/** One-hot rows for class targets, shaped like `output` ([N, classes]). */
+export function oneHotSeed(output: Tensor, targets: ArrayLike<number>): Tensor {
+  if (output.ndim !== 2) throw new ExplainError(`a target needs an output of shape [N, classes], got [${output.shape.join(', ')}]`);
+  if (targets.length !== output.shape[0]) throw new ExplainError(`${targets.length} targets for a batch of ${output.shape[0]}`);
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!;
+    if (!Number.isInteger(t) || t < 0 || t >= output.shape[1]!) throw new ExplainError(`target ${t} (batch item ${i}) is out of range: the model has ${output.shape[1]} outputs`);
+  }
+  return E.oneHot(targets, output.shape[1]!, output);
+}

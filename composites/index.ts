@@ -1,0 +1,3 @@
+export * from './core.js';
+export * from './presets.js';
+export * from './registry.js';

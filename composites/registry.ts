@@ -1,0 +1,98 @@
+import { ruleFromSpec, RuleConfigError } from '../rules/index.js';
+import { MapComposite, type Composite, type LayerMap } from './core.js';
+import * as P from './presets.js';
+
+export class CompositeConfigError extends Error {
+  override name = 'CompositeConfigError';
+}
+
+type Args = Record<string, unknown>;
+
+const presets: Record<string, { make: (a: Args, canonizers: readonly unknown[]) => Composite; keys: string[]; doc: string }> = {
+  epsilon_gamma_box: {
+    keys: ['low', 'high', 'epsilon', 'gamma', 'stabilizer', 'zero_params'],
+    make: (a, c) => {
+      if (a.low === undefined || a.high === undefined) throw new CompositeConfigError("epsilon_gamma_box needs 'low' and 'high' (the input's value range)");
+      return P.epsilonGammaBox({ ...common(a), low: a.low as number, high: a.high as number, gamma: a.gamma as number | undefined, canonizers: c });
+    },
+    doc: 'ZBox on the first conv, Gamma on convs, Epsilon on dense layers',
+  },
+  epsilon_plus: { keys: ['epsilon', 'stabilizer', 'zero_params'], make: (a, c) => P.epsilonPlus({ ...common(a), canonizers: c }), doc: 'ZPlus on convs, Epsilon on dense layers' },
+  epsilon_plus_flat: { keys: ['epsilon', 'stabilizer', 'zero_params'], make: (a, c) => P.epsilonPlusFlat({ ...common(a), canonizers: c }), doc: 'Flat on the first linear layer, ZPlus on convs, Epsilon on dense layers' },
+  epsilon_alpha2_beta1: { keys: ['epsilon', 'stabilizer', 'zero_params'], make: (a, c) => P.epsilonAlpha2Beta1({ ...common(a), canonizers: c }), doc: 'AlphaBeta(2, 1) on convs, Epsilon on dense layers' },
+  epsilon_alpha2_beta1_flat: { keys: ['epsilon', 'stabilizer', 'zero_params'], make: (a, c) => P.epsilonAlpha2Beta1Flat({ ...common(a), canonizers: c }), doc: 'Flat on the first linear layer, AlphaBeta(2, 1) on convs, Epsilon on dense layers' },
+  deconvnet: { keys: [], make: (a, c) => P.deconvnet({ ...common(a), canonizers: c }), doc: 'DeconvNet ReLUs' },
+  guided_backprop: { keys: [], make: (a, c) => P.guidedBackprop({ ...common(a), canonizers: c }), doc: 'guided backprop ReLUs' },
+  excitation_backprop: { keys: ['stabilizer', 'zero_params'], make: (a, c) => P.excitationBackprop({ ...common(a), canonizers: c }), doc: 'ZPlus on linear layers, Norm on sums and average pools' },
+  beta_smooth: { keys: ['beta', 'beta_smooth'], make: (a, c) => P.betaSmooth({ beta: (a.beta ?? a.beta_smooth) as number | undefined, canonizers: c }), doc: 'ReLU gradients replaced by sigmoid(beta x)' },
+};
+
+let userMaps: Pick<P.PresetOptions, 'layerMap' | 'firstMap'> = {};
+
+function common(a: Args): P.PresetOptions {
+  return {
+    ...userMaps,
+    epsilon: a.epsilon as number | undefined,
+    stabilizer: a.stabilizer as number | undefined,
+    zeroParams: (a.zero_params ?? a.zeroParams) as string | string[] | undefined,
+  };
+}
+
+export const compositeNames: readonly string[] = [...Object.keys(presets), 'layer_map'];
+
+export function describeComposites(): { name: string; doc: string; keys: string[] }[] {
+  return [
+    ...Object.entries(presets).map(([name, p]) => ({ name, doc: p.doc, keys: p.keys })),
+    { name: 'layer_map', doc: 'explicit [layer type, rule] lists (layer_map, first_map)', keys: ['layer_map', 'first_map'] },
+  ];
+}
+
+const layerTypes = ['Dense', 'Convolution', 'Linear', 'Activation', 'AvgPool', 'BatchNorm', 'Sum', 'MaxPool'];
+
+function mapFromSpec(entries: unknown, what: string): LayerMap {
+  if (entries === undefined || entries === null) return [];
+  if (!Array.isArray(entries)) throw new CompositeConfigError(`${what} must be a list of [type, rule] pairs`);
+  return entries.map((e, i) => {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'object') {
+      throw new CompositeConfigError(`${what}[${i}] must be a [type, {"rule": ...}] pair`);
+    }
+    const [type, spec] = e as [string, { rule: string }];
+    if (!layerTypes.includes(type) && !type.startsWith('type:') && !type.startsWith('op:')) {
+      throw new CompositeConfigError(`${what}[${i}]: unknown layer type '${type}' (known: ${layerTypes.join(', ')}, type:<Class>, op:<name>)`);
+    }
+    try {
+      return [type, ruleFromSpec(spec)] as const;
+    } catch (err) {
+      if (err instanceof RuleConfigError) throw new CompositeConfigError(`${what}[${i}]: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+export interface CompositeSpec {
+  name: string;
+  args?: Args;
+  layer_map?: unknown;
+  first_map?: unknown;
+  canonizers?: readonly unknown[];
+}
+
+/** A composite from FORMAT.md's JSON (`{"name": "epsilon_plus", "args": {...}, "canonizers": [...]}`). */
+export function compositeFromSpec(spec: CompositeSpec): Composite {
+  const canonizers = spec.canonizers ?? [];
+  if (spec.name === 'layer_map') {
+    return new MapComposite({ name: 'layer_map', layerMap: mapFromSpec(spec.layer_map, 'layer_map'), firstMap: mapFromSpec(spec.first_map, 'first_map'), canonizers });
+  }
+  const preset = presets[spec.name];
+  if (!preset) throw new CompositeConfigError(`unknown composite '${spec.name}' (known: ${compositeNames.join(', ')})`);
+  const args = spec.args ?? {};
+  const bad = Object.keys(args).filter((k) => !preset.keys.includes(k) && k !== 'zeroParams');
+  if (bad.length) throw new CompositeConfigError(`composite ${spec.name}: unknown argument(s) ${bad.join(', ')} (accepted: ${preset.keys.join(', ') || 'none'})`);
+  // User entries are prepended to the preset's maps, as zennit does.
+  userMaps = { layerMap: mapFromSpec(spec.layer_map, 'layer_map'), firstMap: mapFromSpec(spec.first_map, 'first_map') };
+  try {
+    return preset.make(args, canonizers);
+  } finally {
+    userMaps = {};
+  }
+}

@@ -1,0 +1,231 @@
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import { BasicRule, FunctionRule, identity, noMod, toList, withBias, type ParamModifier, type Rule } from './core.js';
+import { makeStabilizer, type StabilizerLike } from './stabilizer.js';
+
+export type ZeroParams = string | readonly string[] | null;
+
+export interface EpsilonOptions {
+  /** A number, a function x -> stabilised x, or stabilizer options (zennit calls it `epsilon` for this rule). */
+  epsilon?: StabilizerLike;
+  zeroParams?: ZeroParams;
+}
+export interface StabilizedOptions {
+  stabilizer?: StabilizerLike;
+  zeroParams?: ZeroParams;
+}
+
+const clampMod = (lo: number | null, hi: number | null, zeroParams: readonly string[]): ParamModifier => ({
+  modify: (p) => E.clamp(p, lo, hi),
+  zeroParams,
+});
+const posPart = (x: Tensor): Tensor => E.clamp(x, 0, null);
+const negPart = (x: Tensor): Tensor => E.clamp(x, null, 0);
+const sumAll = (ts: Tensor[]): Tensor => ts.reduce((a, b) => E.add(a, b));
+const termProducts = (xs: Tensor[], gs: (Tensor | null)[], idx: number[]): Tensor =>
+  sumAll(idx.map((i) => E.mul(xs[i]!, gs[i] ?? E.zerosLike(xs[i]!))));
+
+/** LRP-epsilon: R_in = x * (W^T (R / stab_eps(z))). */
+export function epsilonRule(opts: EpsilonOptions = {}): Rule {
+  const stab = makeStabilizer(opts.epsilon ?? 1e-6, 'epsilon');
+  return new BasicRule({
+    name: 'Epsilon',
+    settings: { epsilon: opts.epsilon ?? 1e-6, zeroParams: toList(opts.zeroParams) },
+    terms: [{ input: identity, params: noMod(toList(opts.zeroParams)) }],
+    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    reducer: (xs, gs) => termProducts(xs, gs, [0]),
+  });
+}
+
+/** LRP-z+ (alpha 1, beta 0, allowing negative inputs as zennit does). */
+export function zPlusRule(opts: StabilizedOptions = {}): Rule {
+  const stab = makeStabilizer(opts.stabilizer);
+  const zp = toList(opts.zeroParams);
+  return new BasicRule({
+    name: 'ZPlus',
+    settings: { stabilizer: opts.stabilizer ?? 1e-6, zeroParams: zp },
+    terms: [
+      { input: posPart, params: clampMod(0, null, zp) },
+      { input: negPart, params: clampMod(null, 0, withBias(zp)) },
+    ],
+    gradientMapper: (r, ys) => {
+      const s = E.div(r, stab(sumAll(ys)));
+      return [s, s];
+    },
+    reducer: (xs, gs) => termProducts(xs, gs, [0, 1]),
+  });
+}
+
+export interface AlphaBetaOptions extends StabilizedOptions {
+  alpha?: number;
+  beta?: number;
+}
+
+/** LRP-alpha-beta; alpha - beta must be 1 (compared with a tolerance, unlike zennit's exact float test). */
+export function alphaBetaRule(opts: AlphaBetaOptions = {}): Rule {
+  const alpha = opts.alpha ?? 2;
+  const beta = opts.beta ?? 1;
+  if (!(alpha >= 0 && beta >= 0)) throw new RangeError(`AlphaBeta: alpha and beta must be non-negative, got alpha=${alpha}, beta=${beta}`);
+  if (Math.abs(alpha - beta - 1) > 1e-9) throw new RangeError(`AlphaBeta: alpha - beta must equal 1, got alpha=${alpha}, beta=${beta}`);
+  const stab = makeStabilizer(opts.stabilizer);
+  const zp = toList(opts.zeroParams);
+  return new BasicRule({
+    name: 'AlphaBeta',
+    settings: { alpha, beta, stabilizer: opts.stabilizer ?? 1e-6, zeroParams: zp },
+    terms: [
+      { input: posPart, params: clampMod(0, null, zp) },
+      { input: negPart, params: clampMod(null, 0, withBias(zp)) },
+      { input: posPart, params: clampMod(null, 0, zp) },
+      { input: negPart, params: clampMod(0, null, withBias(zp)) },
+    ],
+    gradientMapper: (r, ys) => {
+      const pos = E.div(r, stab(E.add(ys[0]!, ys[1]!)));
+      const neg = E.div(r, stab(E.add(ys[2]!, ys[3]!)));
+      return [pos, pos, neg, neg];
+    },
+    reducer: (xs, gs) => E.sub(E.mul(termProducts(xs, gs, [0, 1]), alpha), E.mul(termProducts(xs, gs, [2, 3]), beta)),
+  });
+}
+
+export interface GammaOptions extends StabilizedOptions {
+  gamma?: number;
+}
+
+/** zennit's generalised LRP-gamma: W + gamma W+ for positive contributions, W + gamma W- for negative ones. */
+export function gammaRule(opts: GammaOptions = {}): Rule {
+  const gamma = opts.gamma ?? 0.25;
+  const stab = makeStabilizer(opts.stabilizer);
+  const zp = toList(opts.zeroParams);
+  const gammaMod = (lo: number | null, hi: number | null, zeroParams: readonly string[]): ParamModifier => ({
+    modify: (p) => E.add(p, E.mul(E.clamp(p, lo, hi), gamma)),
+    zeroParams,
+  });
+  return new BasicRule({
+    name: 'Gamma',
+    settings: { gamma, stabilizer: opts.stabilizer ?? 1e-6, zeroParams: zp },
+    terms: [
+      { input: posPart, params: gammaMod(0, null, zp) },
+      { input: negPart, params: gammaMod(null, 0, withBias(zp)) },
+      { input: posPart, params: gammaMod(null, 0, zp) },
+      { input: negPart, params: gammaMod(0, null, withBias(zp)) },
+    ],
+    // zennit's fifth term is the unmodified output, used only for its sign: the recorded output is the same value.
+    gradientMapper: (r, ys, layer) => {
+      const z = layer.output;
+      const pos = E.div(E.mul(r, E.gt(z, 0)), stab(E.add(ys[0]!, ys[1]!)));
+      const neg = E.div(E.mul(r, E.lt(z, 0)), stab(E.add(ys[2]!, ys[3]!)));
+      return [pos, pos, neg, neg];
+    },
+    reducer: (xs, gs) => termProducts(xs, gs, [0, 1, 2, 3]),
+  });
+}
+
+export interface ZBoxOptions extends StabilizedOptions {
+  low: number | Tensor;
+  high: number | Tensor;
+}
+
+/** Broadcasts a bound like zennit's `expand`: trailing singleton dims are appended, a larger batch is cut. */
+function expandBound(bound: number | Tensor, like: Tensor): Tensor {
+  if (typeof bound === 'number') return E.full(like.shape, bound, { dtype: like.dtype });
+  let b = bound.dtype === like.dtype ? bound : E.cast(bound, like.dtype as 'float32' | 'float64');
+  b = b.detach();
+  if (b.ndim < like.ndim) b = E.reshape(b, [...b.shape, ...Array(like.ndim - b.ndim).fill(1)]);
+  if (b.ndim === like.ndim && b.shape[0]! > like.shape[0]!) b = E.slice(b, [[0, like.shape[0]!]]);
+  return E.expand(b, like.shape);
+}
+
+/** LRP-z^B for bounded inputs (first layer): low/high are scalars or tensors broadcast to the input. */
+export function zBoxRule(opts: ZBoxOptions): Rule {
+  if (opts.low === undefined || opts.high === undefined) throw new TypeError('ZBox needs both low and high');
+  const stab = makeStabilizer(opts.stabilizer);
+  const zp = toList(opts.zeroParams);
+  return new BasicRule({
+    name: 'ZBox',
+    settings: { low: opts.low, high: opts.high, stabilizer: opts.stabilizer ?? 1e-6, zeroParams: zp },
+    terms: [
+      { input: identity, params: noMod(zp) },
+      { input: (x) => expandBound(opts.low, x), params: clampMod(0, null, zp) },
+      { input: (x) => expandBound(opts.high, x), params: clampMod(null, 0, zp) },
+    ],
+    gradientMapper: (r, ys) => {
+      const s = E.div(r, stab(E.sub(E.sub(ys[0]!, ys[1]!), ys[2]!)));
+      return [s, s, s];
+    },
+    reducer: (xs, gs) => E.sub(E.sub(termProducts(xs, gs, [0]), termProducts(xs, gs, [1])), termProducts(xs, gs, [2])),
+  });
+}
+
+const onesLike = (x: Tensor): Tensor => E.onesLike(x);
+
+/** LRP-flat: inputs and weights replaced by ones (bias zero); relevance spread uniformly over the receptive field. */
+export function flatRule(opts: StabilizedOptions = {}): Rule {
+  const stab = makeStabilizer(opts.stabilizer);
+  return new BasicRule({
+    name: 'Flat',
+    settings: { stabilizer: opts.stabilizer ?? 1e-6 },
+    terms: [{ input: onesLike, params: { modify: (p) => E.onesLike(p), zeroParams: withBias(opts.zeroParams) } }],
+    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    reducer: (xs, gs) => gs[0] ?? E.zerosLike(xs[0]!),
+  });
+}
+
+/** LRP-w^2: ones as inputs, squared parameters (the bias is squared too, as in zennit). */
+export function wSquareRule(opts: StabilizedOptions = {}): Rule {
+  const stab = makeStabilizer(opts.stabilizer);
+  return new BasicRule({
+    name: 'WSquare',
+    settings: { stabilizer: opts.stabilizer ?? 1e-6, zeroParams: toList(opts.zeroParams) },
+    terms: [{ input: onesLike, params: { modify: (p) => E.mul(p, p), zeroParams: toList(opts.zeroParams) } }],
+    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    reducer: (xs, gs) => gs[0] ?? E.zerosLike(xs[0]!),
+  });
+}
+
+/** Normalises by the output and weights by the input (sums, average pooling); parameters untouched. */
+export function normRule(opts: { stabilizer?: StabilizerLike } = {}): Rule {
+  const stab = makeStabilizer(opts.stabilizer);
+  return new BasicRule({
+    name: 'Norm',
+    settings: { stabilizer: opts.stabilizer ?? 1e-6 },
+    terms: [{ input: identity, params: { modify: identity, keys: [] } }],
+    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    reducer: (xs, gs) => termProducts(xs, gs, [0]),
+  });
+}
+
+const sameShape = (a: Tensor, b: Tensor): boolean => a.ndim === b.ndim && a.shape.every((d, i) => d === b.shape[i]);
+
+/** Relevance passes unchanged (activations, batch norm). */
+export function passRule(): Rule {
+  return new FunctionRule('Pass', (layer, r) => layer.inputs.map((x) => (sameShape(x, r) ? r : null)));
+}
+
+/** DeconvNet's ReLU: the incoming signal clamped at 0, ignoring the forward mask. */
+export function reluDeconvNetRule(): Rule {
+  return new FunctionRule('ReLUDeconvNet', (layer, r) => layer.inputs.map((x) => (sameShape(x, r) ? E.clamp(r, 0, null) : null)));
+}
+
+/** Guided backprop's ReLU: the plain gradient, kept only where the incoming signal is positive. */
+export function reluGuidedBackpropRule(): Rule {
+  return new FunctionRule('ReLUGuidedBackprop', (layer, r) =>
+    layer.inputs.map((x) => (sameShape(x, r) ? E.mul(E.mul(r, E.gt(x, 0)), E.gt(r, 0)) : null)),
+  );
+}
+
+/** The ReLU gradient replaced by sigmoid(beta x), the softplus surrogate (Dombrowski et al.). */
+export function reluBetaSmoothRule(opts: { beta?: number } = {}): Rule {
+  const beta = opts.beta ?? 10;
+  return new FunctionRule(
+    'ReLUBetaSmooth',
+    (layer, r) => layer.inputs.map((x) => (sameShape(x, r) ? E.mul(r, E.sigmoid(E.mul(x, beta))) : null)),
+    { beta },
+  );
+}
+
+/** The plain gradient, as an explicit rule (e.g. to override a composite's choice for one layer). */
+export function gradientRule(): Rule {
+  return new FunctionRule('Gradient', () => {
+    throw new Error('gradientRule is resolved to the plain VJP by the explainer and never called');
+  });
+}

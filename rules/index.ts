@@ -1,0 +1,4 @@
+export * from './core.js';
+export * from './stabilizer.js';
+export * from './builtin.js';
+export * from './registry.js';

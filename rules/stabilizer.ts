@@ -1,0 +1,42 @@
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+
+export interface StabilizerOptions {
+  epsilon?: number;
+  /** Instead of shifting, clip |x| from below at epsilon (keeping the sign, +1 at 0). */
+  clip?: boolean;
+  /** Scale epsilon by the root mean square of x over `dim` (all but the batch dim by default). */
+  normScale?: boolean;
+  dim?: number[];
+}
+
+/** A number (epsilon), a function x -> stabilised x, or zennit's Stabilizer options. */
+export type StabilizerLike = number | ((x: Tensor) => Tensor) | StabilizerOptions;
+export type StabilizerFn = (x: Tensor) => Tensor;
+
+/**
+ * zennit's `stabilize`: x + eps * s(x) with s = +1 for x >= 0 (zero counts as positive) and -1 below.
+ * The sign is a constant mask, so the stabiliser is differentiable everywhere away from 0.
+ */
+export function stabilize(x: Tensor, opts: StabilizerOptions = {}): Tensor {
+  const epsilon = opts.epsilon ?? 1e-6;
+  const sign = E.add(E.eq(x, 0), E.sign(x));
+  let eps: Tensor | number = epsilon;
+  if (opts.normScale) {
+    const dims = opts.dim ?? [...Array(x.ndim).keys()].slice(1);
+    eps = E.mul(E.sqrt(E.mean(E.mul(x, x), dims, true)), epsilon);
+  }
+  if (opts.clip) return E.mul(sign, typeof eps === 'number' ? E.clamp(E.abs(x), eps) : E.maximum(E.abs(x), eps));
+  return E.add(x, E.mul(sign, eps));
+}
+
+export function makeStabilizer(s: StabilizerLike | undefined, what = 'stabilizer'): StabilizerFn {
+  if (s === undefined) return (x) => stabilize(x);
+  if (typeof s === 'number') {
+    if (!Number.isFinite(s) || s < 0) throw new RangeError(`${what} must be a finite number >= 0, got ${s}`);
+    return (x) => stabilize(x, { epsilon: s });
+  }
+  if (typeof s === 'function') return s;
+  if (typeof s === 'object' && s !== null) return (x) => stabilize(x, s);
+  throw new TypeError(`${what} must be a number, a function or stabilizer options, got ${String(s)}`);
+}
