@@ -1,0 +1,9 @@
+/**
+ * Pure-bytes safetensors reader/writer. Deliberately independent of the tensor
+ * engine so loaders, fixtures and the CLI can share it without import cycles.
+ */
+export { SafetensorsError } from './safetensors/errors.js';
+export type { SafetensorsDType, RawData, RawTensor } from './safetensors/dtypes.js';
+export { parseSafetensors, MAX_HEADER_BYTES, type SafetensorsFile } from './safetensors/parse.js';
+export { serializeSafetensors, type TensorCollection } from './safetensors/serialize.js';
+export { readSafetensorsFile, writeSafetensorsFile } from './safetensors/file.js';

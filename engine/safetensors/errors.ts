@@ -1,0 +1,31 @@
+/**
+ * The single error type for everything this module rejects. Callers (loaders,
+ * the CLI) catch exactly this to turn a bad file into a user-facing message, so
+ * nothing else may escape for malformed input.
+ */
+export class SafetensorsError extends Error {
+  /** File path, or '<buffer>' when parsing bytes that did not come from a file. */
+  readonly source: string;
+  /** The offending tensor, when the problem is specific to one. */
+  readonly tensor: string | undefined;
+
+  constructor(source: string, problem: string, tensor?: string, options?: { cause?: unknown }) {
+    super(`${source}: ${tensor === undefined ? '' : `tensor '${tensor}' `}${problem}`, options);
+    this.name = 'SafetensorsError';
+    this.source = source;
+    this.tensor = tensor;
+  }
+}
+
+export const BUFFER_SOURCE = '<buffer>';
+
+/** Error messages interpolate untrusted values; keep them printable and bounded. */
+export function describe(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'bigint' ? `${value}n` : value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

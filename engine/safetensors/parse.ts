@@ -1,0 +1,201 @@
+import { SafetensorsError, BUFFER_SOURCE, describe } from './errors.js';
+import {
+  DTYPES,
+  isDType,
+  toHostOrder,
+  f16BitsToF32Bits,
+  bf16BitsToF32Bits,
+  type RawData,
+  type RawTensor,
+  type SafetensorsDType,
+} from './dtypes.js';
+import { checkedElementCount, shapeText } from './shape.js';
+
+export interface SafetensorsFile {
+  tensors: Map<string, RawTensor>;
+  metadata: Record<string, string>;
+}
+
+/** Same cap as the reference implementation: a larger header is an attack or corruption, not a model. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+const METADATA_KEY = '__metadata__';
+
+interface Entry {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export function parseSafetensors(bytes: Uint8Array, source: string = BUFFER_SOURCE): SafetensorsFile {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new SafetensorsError(source, `expected a Uint8Array of file bytes, got ${Object.prototype.toString.call(bytes)}`);
+  }
+  if (bytes.length < 8) {
+    throw new SafetensorsError(source, `file is ${bytes.length} bytes, too short for the 8-byte header length prefix`);
+  }
+  // byteOffset matters: Node Buffers are often views into a shared pool.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  const available = bytes.length - 8;
+  if (headerLength > BigInt(available)) {
+    throw new SafetensorsError(source, `header length ${headerLength} exceeds the ${available} bytes after the length prefix (truncated or corrupt file)`);
+  }
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+    throw new SafetensorsError(source, `header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  }
+  const n = Number(headerLength);
+  const header = decodeHeader(bytes.subarray(8, 8 + n), source);
+  const data = bytes.subarray(8 + n);
+
+  let metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const name of Object.keys(header)) {
+    if (name === METADATA_KEY) metadata = checkMetadata(header[name], source);
+    else entries.push(checkEntry(name, header[name], data.length, source));
+  }
+  checkOverlaps(entries, source);
+
+  const tensors = new Map<string, RawTensor>();
+  for (const e of entries) {
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeData(e.dtype, data.subarray(e.begin, e.end)) });
+  }
+  return { tensors, metadata };
+}
+
+function decodeHeader(raw: Uint8Array, source: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+  } catch (cause) {
+    throw new SafetensorsError(source, `header is not valid UTF-8`, undefined, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new SafetensorsError(source, `header is not valid JSON (${detail})`, undefined, { cause });
+  }
+  if (!isPlainObject(parsed)) {
+    throw new SafetensorsError(source, `header must be a JSON object, got ${jsonKind(parsed)}`);
+  }
+  return parsed;
+}
+
+function checkMetadata(value: unknown, source: string): Record<string, string> {
+  if (!isPlainObject(value)) {
+    throw new SafetensorsError(source, `__metadata__ must be an object mapping strings to strings, got ${jsonKind(value)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (typeof v !== 'string') {
+      throw new SafetensorsError(source, `__metadata__ entry '${key}' must be a string, got ${jsonKind(v)}`);
+    }
+    // defineProperty so a key named "__proto__" becomes data, not a prototype swap.
+    Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function checkEntry(name: string, info: unknown, bufferLength: number, source: string): Entry {
+  if (!isPlainObject(info)) {
+    throw new SafetensorsError(source, `has header entry ${jsonKind(info)}, expected an object with dtype, shape and data_offsets`, name);
+  }
+  for (const field of ['dtype', 'shape', 'data_offsets']) {
+    if (!Object.prototype.hasOwnProperty.call(info, field)) {
+      throw new SafetensorsError(source, `is missing required field '${field}'`, name);
+    }
+  }
+  const { dtype, shape, data_offsets: offsets } = info;
+  if (typeof dtype !== 'string') {
+    throw new SafetensorsError(source, `has dtype ${describe(dtype)}, expected a string`, name);
+  }
+  if (!isDType(dtype)) {
+    throw new SafetensorsError(source, `has unknown dtype ${describe(dtype)} (supported: ${Object.keys(DTYPES).join(', ')})`, name);
+  }
+  const count = checkedElementCount(shape, source, name);
+  const dims = shape as number[];
+  if (!Array.isArray(offsets) || offsets.length !== 2) {
+    throw new SafetensorsError(source, `has data_offsets ${describe(offsets)}, expected [begin, end]`, name);
+  }
+  const [begin, end] = offsets as unknown[];
+  for (const [label, v] of [['begin', begin], ['end', end]] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new SafetensorsError(source, `has data_offsets ${label} ${describe(v)}; offsets must be non-negative integers`, name);
+    }
+  }
+  const b = begin as number;
+  const e = end as number;
+  if (b > e) throw new SafetensorsError(source, `has data_offsets begin ${b} > end ${e}`, name);
+  if (e > bufferLength) {
+    throw new SafetensorsError(source, `has data_offsets end ${e} past the end of the ${bufferLength}-byte data buffer`, name);
+  }
+  const { itemsize } = DTYPES[dtype];
+  const needed = count * itemsize;
+  if (e - b !== needed) {
+    const need = Number.isFinite(needed) ? String(needed) : 'more than 2^53';
+    throw new SafetensorsError(source, `has ${e - b} bytes but shape ${shapeText(dims)} of ${dtype} needs ${need}`, name);
+  }
+  return { name, dtype, shape: dims.slice(), begin: b, end: e };
+}
+
+function checkOverlaps(entries: readonly Entry[], source: string): void {
+  // Empty tensors occupy no bytes, so sharing an offset with them is harmless.
+  const sorted = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin || x.end - y.end);
+  let furthest: Entry | undefined;
+  for (const e of sorted) {
+    if (furthest !== undefined && e.begin < furthest.end) {
+      throw new SafetensorsError(
+        source,
+        `bytes [${e.begin}, ${e.end}) overlap tensor '${furthest.name}' at [${furthest.begin}, ${furthest.end})`,
+        e.name,
+      );
+    }
+    if (furthest === undefined || e.end > furthest.end) furthest = e;
+  }
+}
+
+function decodeData(dtype: SafetensorsDType, raw: Uint8Array): RawData {
+  const { itemsize } = DTYPES[dtype];
+  // Copy into a fresh, zero-offset buffer: the file offset may not be aligned for
+  // the typed array, and callers must not alias the file bytes. Not raw.slice():
+  // on a Node Buffer that returns a view, not a copy.
+  const copy = new Uint8Array(raw);
+  toHostOrder(copy, itemsize);
+  const count = copy.length / itemsize;
+  switch (dtype) {
+    case 'F32': return new Float32Array(copy.buffer, 0, count);
+    case 'F64': return new Float64Array(copy.buffer, 0, count);
+    case 'I8': return new Int8Array(copy.buffer, 0, count);
+    case 'I16': return new Int16Array(copy.buffer, 0, count);
+    case 'I32': return new Int32Array(copy.buffer, 0, count);
+    case 'I64': return new BigInt64Array(copy.buffer, 0, count);
+    case 'U8':
+    case 'BOOL': return copy;
+    case 'U16': return new Uint16Array(copy.buffer, 0, count);
+    case 'F16':
+    case 'BF16': {
+      const halves = new Uint16Array(copy.buffer, 0, count);
+      const out = new Float32Array(count);
+      const bits = new Uint32Array(out.buffer);
+      const widen = dtype === 'F16' ? f16BitsToF32Bits : bf16BitsToF32Bits;
+      for (let i = 0; i < count; i++) bits[i] = widen(halves[i]!);
+      return out;
+    }
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function jsonKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${describe(v)}`;
+}
