@@ -68,6 +68,8 @@ export function normalizationBounds(values: ArrayLike<number>, opts: NormalizeOp
     if (a > absMax) absMax = a;
   }
   if (lo === Infinity) lo = hi = 0;
+  // A constant map carries no contrast: it shows the centre colour, whatever its value.
+  if (lo === hi && opts.vmin === undefined && opts.vmax === undefined) return { vmin: lo, vmax: lo };
   let vmin = symmetric ? -absMax : lo;
   let vmax = symmetric ? absMax : hi;
   if (opts.vmin !== undefined) vmin = opts.vmin;

@@ -191,6 +191,8 @@ describe('image: normalisation and heatmaps', () => {
     expect(zero.channels).to.equal(3);
     for (let p = 0; p < 6; p++) expect(pixel(zero, p % 3, Math.floor(p / 3))).to.deep.equal([255, 255, 255]);
     expect([...paletteIndices(f64(5, 5, 5), { symmetric: false })]).to.deep.equal([128, 128, 128]);
+    expect([...paletteIndices(f64(3, 3, 3))]).to.deep.equal([128, 128, 128]);
+    expect([...paletteIndices(f64(-2, -2))]).to.deep.equal([128, 128]);
     expect([...paletteIndices(f64(NaN, 1, -1))]).to.deep.equal([128, 255, 0]);
     // Infinities do not set the scale; they clip.
     expect([...paletteIndices(f64(Infinity, -Infinity, 2, 1))]).to.deep.equal([255, 0, 255, 191]);

@@ -1,0 +1,4 @@
+export * from './core.js';
+export * from './batchnorm.js';
+export * from './resnet.js';
+export * from './registry.js';

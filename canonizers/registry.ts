@@ -1,0 +1,23 @@
+import { CanonizerError, type Canonizer } from './core.js';
+import { sequentialMergeBatchNorm } from './batchnorm.js';
+import { resnetCanonizer, residualSumCanonizer } from './resnet.js';
+
+const known: Record<string, { make: () => Canonizer; doc: string }> = {
+  sequential_merge_batchnorm: { make: sequentialMergeBatchNorm, doc: 'merge each batch norm into the linear layer right before it' },
+  resnet: { make: resnetCanonizer, doc: 'batch-norm merge plus an explicit Sum for every residual addition' },
+  resnet_residual_sum: { make: residualSumCanonizer, doc: 'only the explicit residual Sum (no merging)' },
+};
+
+export const canonizerNames: readonly string[] = Object.keys(known);
+
+export function describeCanonizers(): { name: string; doc: string }[] {
+  return Object.entries(known).map(([name, c]) => ({ name, doc: c.doc }));
+}
+
+/** A canonizer by name, or the canonizer itself. */
+export function canonizerFrom(c: string | Canonizer): Canonizer {
+  if (typeof c !== 'string') return c;
+  const k = known[c];
+  if (!k) throw new CanonizerError(`unknown canonizer '${c}' (known: ${canonizerNames.join(', ')})`);
+  return k.make();
+}

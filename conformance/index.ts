@@ -1,0 +1,3 @@
+export * from './case.js';
+export * from './runner.js';
+export * from './run-dir.js';

@@ -1,0 +1,36 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaseError } from './case.js';
+import { runCase, type CaseResult } from './runner.js';
+
+/** The case files of a directory (sorted), or the one file given. */
+export function caseFiles(dirOrFile: string): string[] {
+  let st;
+  try {
+    st = statSync(dirOrFile);
+  } catch {
+    throw new CaseError(`no such file or directory: ${dirOrFile}`);
+  }
+  if (st.isFile()) return [dirOrFile];
+  return readdirSync(dirOrFile)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort()
+    .map((f) => join(dirOrFile, f));
+}
+
+export interface ConformanceSummary {
+  results: CaseResult[];
+  passed: number;
+  failed: number;
+}
+
+export function runConformance(dirOrFile: string, onResult?: (r: CaseResult) => void): ConformanceSummary {
+  const results: CaseResult[] = [];
+  for (const f of caseFiles(dirOrFile)) {
+    const r = runCase(f);
+    results.push(r);
+    onResult?.(r);
+  }
+  const passed = results.filter((r) => r.ok).length;
+  return { results, passed, failed: results.length - passed };
+}
