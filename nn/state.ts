@@ -1,0 +1,81 @@
+/**
+ * State dicts to and from safetensors files. F32 -> float32, F64 -> float64, F16/BF16 -> float32
+ * (exact widening), integer dtypes -> int32 (I64 values must fit in int32). Saving writes float32
+ * as F32, float64 as F64 and int32 as I64 (PyTorch's integer buffers such as
+ * `num_batches_tracked` are int64).
+ */
+import { Tensor, DTypeError } from '../engine/index.js';
+import { parseSafetensors } from '../engine/safetensors/parse.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../engine/safetensors/file.js';
+import type { RawTensor } from '../engine/safetensors/dtypes.js';
+import type { Module } from './module.js';
+
+function toInt32(raw: RawTensor, name: string): Int32Array {
+  const src = raw.data;
+  const out = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i]!;
+    const n = typeof v === 'bigint' ? Number(v) : v;
+    if (typeof v === 'bigint' ? v > 2147483647n || v < -2147483648n : !Number.isInteger(n) || n > 2147483647 || n < -2147483648) {
+      throw new DTypeError(`tensor '${name}': ${raw.dtype} value ${v} at position ${i} does not fit in int32`);
+    }
+    out[i] = n;
+  }
+  return out;
+}
+
+/** One safetensors tensor as an engine tensor (always a copy). */
+export function rawToTensor(raw: RawTensor, name = '<tensor>'): Tensor {
+  switch (raw.dtype) {
+    case 'F64':
+      return new Tensor(Float64Array.from(raw.data as Float64Array), raw.shape);
+    case 'F32':
+    case 'F16':
+    case 'BF16':
+      return new Tensor(Float32Array.from(raw.data as Float32Array), raw.shape);
+    case 'I64':
+    case 'I32':
+    case 'I16':
+    case 'I8':
+    case 'U16':
+    case 'U8':
+    case 'BOOL':
+      return new Tensor(toInt32(raw, name), raw.shape);
+    default:
+      throw new DTypeError(`tensor '${name}': unsupported safetensors dtype ${String(raw.dtype)}`);
+  }
+}
+
+export function tensorToRaw(t: Tensor): RawTensor {
+  const shape = [...t.shape];
+  if (t.dtype === 'float32') return { dtype: 'F32', shape, data: Float32Array.from(t.data) };
+  if (t.dtype === 'float64') return { dtype: 'F64', shape, data: Float64Array.from(t.data) };
+  return { dtype: 'I64', shape, data: BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)) };
+}
+
+export interface LoadStateOptions {
+  /** Keep only keys with this prefix and strip it (e.g. 'param/' for the reference cases). */
+  prefix?: string;
+  /** Name for error messages when `src` is bytes. */
+  source?: string;
+}
+
+/** Reads a safetensors file (path) or its bytes into a state dict (file order). */
+export function loadSafetensorsStateDict(src: string | Uint8Array, opts: LoadStateOptions = {}): Map<string, Tensor> {
+  const file = typeof src === 'string' ? readSafetensorsFile(src) : parseSafetensors(src, opts.source);
+  const prefix = opts.prefix ?? '';
+  const out = new Map<string, Tensor>();
+  for (const [name, raw] of file.tensors) {
+    if (!name.startsWith(prefix)) continue;
+    out.set(name.slice(prefix.length), rawToTensor(raw, name));
+  }
+  return out;
+}
+
+/** Writes `module.stateDict()` (or a given dict) as a safetensors file, with optional string metadata. */
+export function saveStateDict(path: string, module: Module | Map<string, Tensor>, metadata?: Record<string, string>): void {
+  const dict = module instanceof Map ? module : module.stateDict();
+  const raw = new Map<string, RawTensor>();
+  for (const [k, t] of dict) raw.set(k, tensorToRaw(t));
+  writeSafetensorsFile(path, raw, metadata);
+}

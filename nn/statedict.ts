@@ -1,0 +1,95 @@
+/** State-dict checking and conversion shared by `Module.loadStateDict`. */
+import { Tensor, shapeStr, type DType, type Storage } from '../engine/index.js';
+import type { Module } from './module.js';
+
+export type StateDictLike = Map<string, Tensor> | Readonly<Record<string, Tensor>>;
+
+export class StateDictError extends Error {
+  override name = 'StateDictError';
+  constructor(
+    message: string,
+    readonly missingKeys: readonly string[] = [],
+    readonly unexpectedKeys: readonly string[] = [],
+    readonly mismatches: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** As PyTorch's `_IncompatibleKeys` (only non-empty when `strict` is false). */
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+interface Slot {
+  name: string;
+  module: Module;
+  local: string;
+  kind: 'parameter' | 'buffer';
+  current: Tensor;
+}
+
+export interface LoadPlan {
+  assignments: { module: Module; local: string; kind: 'parameter' | 'buffer'; value: Tensor }[];
+  result: LoadResult;
+}
+
+function entries(dict: StateDictLike): [string, Tensor][] {
+  return dict instanceof Map ? [...dict] : Object.entries(dict);
+}
+
+/** A new leaf holding a copy of `src`'s values in `dtype` (integer targets must receive integral values). */
+export function convertCopy(src: Tensor, dtype: DType): Tensor {
+  const data = allocStorage(dtype, src.size);
+  data.set(src.data);
+  return new Tensor(data, src.shape);
+}
+
+export function allocStorage(dtype: DType, n: number): Storage {
+  return dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : new Int32Array(n);
+}
+
+/** Optional keys: PyTorch fills a missing `num_batches_tracked` when the dict has no version metadata. */
+function optionalKey(slot: Slot): boolean {
+  return slot.kind === 'buffer' && slot.local === 'num_batches_tracked';
+}
+
+export function planLoad(slots: Slot[], dict: StateDictLike, strict: boolean): LoadPlan {
+  const given = new Map(entries(dict));
+  const missing: string[] = [];
+  const mismatches: string[] = [];
+  const assignments: LoadPlan['assignments'] = [];
+  const known = new Set<string>();
+  for (const slot of slots) {
+    known.add(slot.name);
+    const v = given.get(slot.name);
+    if (v === undefined) {
+      if (!optionalKey(slot)) missing.push(slot.name);
+      continue;
+    }
+    if (!(v instanceof Tensor)) {
+      mismatches.push(`${slot.name}: expected a Tensor, got ${typeof v}`);
+      continue;
+    }
+    const cur = slot.current;
+    if (v.shape.length !== cur.shape.length || v.shape.some((d, i) => d !== cur.shape[i])) {
+      mismatches.push(`${slot.name}: expected ${shapeStr(cur.shape)}, got ${shapeStr(v.shape)}`);
+      continue;
+    }
+    if (cur.dtype === 'int32' && v.dtype !== 'int32' && !Array.from(v.data).every(Number.isInteger)) {
+      mismatches.push(`${slot.name}: expected integer values, got non-integral ${v.dtype} values`);
+      continue;
+    }
+    assignments.push({ module: slot.module, local: slot.local, kind: slot.kind, value: convertCopy(v, cur.dtype) });
+  }
+  const unexpected = [...given.keys()].filter((k) => !known.has(k));
+  const problems: string[] = [];
+  if (strict && missing.length) problems.push(`Missing key(s) (${missing.length}): ${missing.join(', ')}`);
+  if (strict && unexpected.length) problems.push(`Unexpected key(s) (${unexpected.length}): ${unexpected.join(', ')}`);
+  if (mismatches.length) problems.push(`Shape mismatch(es) (${mismatches.length}):\n  ${mismatches.join('\n  ')}`);
+  if (problems.length) {
+    throw new StateDictError(`Error(s) in loading state dict:\n${problems.join('\n')}`, strict ? missing : [], strict ? unexpected : [], mismatches);
+  }
+  return { assignments, result: { missingKeys: missing, unexpectedKeys: unexpected } };
+}
