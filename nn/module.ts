@@ -260,6 +260,12 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /** Sets `requiresGrad` on every parameter (false freezes the model, e.g. to attribute the input only). */
+  requireGrad(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
   /** Clears `.grad` of every parameter. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;

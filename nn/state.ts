@@ -5,9 +5,7 @@
  * `num_batches_tracked` are int64).
  */
 import { Tensor, DTypeError } from '../engine/index.js';
-import { parseSafetensors } from '../engine/safetensors/parse.js';
-import { readSafetensorsFile, writeSafetensorsFile } from '../engine/safetensors/file.js';
-import type { RawTensor } from '../engine/safetensors/dtypes.js';
+import { parseSafetensors, readSafetensorsFile, writeSafetensorsFile, type RawTensor } from '../engine/safetensors.js';
 import type { Module } from './module.js';
 
 function toInt32(raw: RawTensor, name: string): Int32Array {

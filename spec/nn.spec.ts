@@ -203,6 +203,12 @@ describe('nn: modes and layers', () => {
     expect(cum.runningMean.item()).to.be.closeTo(2.5, 1e-15);
   });
 
+  it('requireGrad(false) freezes every parameter', () => {
+    const m = new Sequential(new Linear(2, 2), new BatchNorm1d(2)).requireGrad(false);
+    expect(m.parameters().some((p) => p.requiresGrad)).to.equal(false);
+    expect(m.requireGrad().parameters().every((p) => p.requiresGrad)).to.equal(true);
+  });
+
   it('BatchNorm2d refuses one value per channel in training, as PyTorch', () => {
     expect(() => new BatchNorm2d(2).call(E.zeros([1, 2, 1, 1]))).to.throw(/more than 1 value per channel/);
   });
