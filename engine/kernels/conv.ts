@@ -1,4 +1,4 @@
-import { gemm, type FloatArray } from './gemm.js';
+import { gemmStrided, type FloatArray } from './gemm.js';
 
 /** Geometry of one 2-D convolution, PyTorch's conventions (NCHW input, OIHW weight with I = C / groups). */
 export interface ConvGeometry {
@@ -20,31 +20,70 @@ export interface ConvGeometry {
   groups: number;
 }
 
-function newLike(a: FloatArray, n: number): FloatArray {
-  return a instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+/**
+ * Upper bound on the im2col scratch, in elements. Larger convolutions are lowered a band of
+ * output rows at a time, so the buffer (kept between calls, one per dtype) stays a few MB
+ * instead of growing to Kc * OH * OW (hundreds of MB for early VGG layers in float64).
+ */
+const COL_CAP = 1 << 21;
+
+let colF32 = new Float32Array(0);
+let colF64 = new Float64Array(0);
+
+function colScratch(like: FloatArray, n: number): FloatArray {
+  if (like instanceof Float32Array) {
+    if (colF32.length < n) colF32 = new Float32Array(n);
+    return colF32;
+  }
+  if (colF64.length < n) colF64 = new Float64Array(n);
+  return colF64;
 }
 
-/** col[(c*KH+kh)*KW+kw, oh*OW+ow] = x[n, g*Cg + c, oh*s - p + kh*d, ...] (0 outside). */
-function im2col(x: FloatArray, xOff: number, g: ConvGeometry, col: FloatArray): void {
-  const { H, W, KH, KW, OH, OW, strideH, strideW, padH, padW, dilH, dilW } = g;
-  const Cg = g.C / g.groups;
-  const P = OH * OW;
+/** A 1x1, stride-1, unpadded kernel makes im2col the identity: the image already is the column matrix. */
+function isPointwise(g: ConvGeometry): boolean {
+  return g.KH === 1 && g.KW === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
+}
+
+function bandRows(g: ConvGeometry, Kc: number): number {
+  return Math.max(1, Math.min(g.OH, Math.floor(COL_CAP / (Kc * g.OW))));
+}
+
+/** First output index whose input index o*s - p + k*d lies in [0, size), and one past the last. */
+function validRange(size: number, out: number, s: number, p: number, kd: number): [number, number] {
+  const lo = Math.min(out, Math.max(0, Math.ceil((p - kd) / s)));
+  const hi = Math.min(out, Math.ceil((size + p - kd) / s));
+  return [lo, Math.max(lo, hi)];
+}
+
+/**
+ * col[(c*KH+kh)*KW+kw, (oh-oh0)*OW+ow] = x[xOff + c*H*W + ih*W + iw] for output rows
+ * oh0 <= oh < oh1, 0 outside the image. The in-bounds column range is computed once per
+ * kernel tap so the copy loop carries no bounds test.
+ */
+function im2col(x: FloatArray, xOff: number, g: ConvGeometry, Cg: number, oh0: number, oh1: number, col: FloatArray): void {
+  const { H, W, KH, KW, OW, strideH, strideW, padH, padW, dilH, dilW } = g;
+  const P = (oh1 - oh0) * OW;
   for (let c = 0; c < Cg; c++) {
     const xc = xOff + c * H * W;
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
         const row = ((c * KH + kh) * KW + kw) * P;
-        for (let oh = 0; oh < OH; oh++) {
+        const [lo, hi] = validRange(W, OW, strideW, padW, kw * dilW);
+        const iw0 = kw * dilW - padW;
+        for (let oh = oh0; oh < oh1; oh++) {
           const ih = oh * strideH - padH + kh * dilH;
-          const r = row + oh * OW;
+          const r = row + (oh - oh0) * OW;
           if (ih < 0 || ih >= H) {
             col.fill(0, r, r + OW);
             continue;
           }
-          const xr = xc + ih * W;
-          for (let ow = 0; ow < OW; ow++) {
-            const iw = ow * strideW - padW + kw * dilW;
-            col[r + ow] = iw >= 0 && iw < W ? x[xr + iw]! : 0;
+          if (lo > 0) col.fill(0, r, r + lo);
+          if (hi < OW) col.fill(0, r + hi, r + OW);
+          const xr = xc + ih * W + iw0;
+          if (strideW === 1) {
+            for (let ow = lo; ow < hi; ow++) col[r + ow] = x[xr + ow]!;
+          } else {
+            for (let ow = lo; ow < hi; ow++) col[r + ow] = x[xr + ow * strideW]!;
           }
         }
       }
@@ -52,24 +91,26 @@ function im2col(x: FloatArray, xOff: number, g: ConvGeometry, col: FloatArray): 
   }
 }
 
-/** The adjoint of im2col: scatter-adds columns back into the image. */
-function col2im(col: FloatArray, g: ConvGeometry, x: FloatArray, xOff: number): void {
-  const { H, W, KH, KW, OH, OW, strideH, strideW, padH, padW, dilH, dilW } = g;
-  const Cg = g.C / g.groups;
-  const P = OH * OW;
+/** The adjoint of im2col over the same band of output rows: scatter-adds columns into the image. */
+function col2im(col: FloatArray, g: ConvGeometry, Cg: number, oh0: number, oh1: number, x: FloatArray, xOff: number): void {
+  const { H, W, KH, KW, OW, strideH, strideW, padH, padW, dilH, dilW } = g;
+  const P = (oh1 - oh0) * OW;
   for (let c = 0; c < Cg; c++) {
     const xc = xOff + c * H * W;
     for (let kh = 0; kh < KH; kh++) {
       for (let kw = 0; kw < KW; kw++) {
         const row = ((c * KH + kh) * KW + kw) * P;
-        for (let oh = 0; oh < OH; oh++) {
+        const [lo, hi] = validRange(W, OW, strideW, padW, kw * dilW);
+        const iw0 = kw * dilW - padW;
+        for (let oh = oh0; oh < oh1; oh++) {
           const ih = oh * strideH - padH + kh * dilH;
           if (ih < 0 || ih >= H) continue;
-          const r = row + oh * OW;
-          const xr = xc + ih * W;
-          for (let ow = 0; ow < OW; ow++) {
-            const iw = ow * strideW - padW + kw * dilW;
-            if (iw >= 0 && iw < W) x[xr + iw] = x[xr + iw]! + col[r + ow]!;
+          const r = row + (oh - oh0) * OW;
+          const xr = xc + ih * W + iw0;
+          if (strideW === 1) {
+            for (let ow = lo; ow < hi; ow++) x[xr + ow] = x[xr + ow]! + col[r + ow]!;
+          } else {
+            for (let ow = lo; ow < hi; ow++) x[xr + ow * strideW] = x[xr + ow * strideW]! + col[r + ow]!;
           }
         }
       }
@@ -83,11 +124,25 @@ export function conv2dForward(x: FloatArray, w: FloatArray, y: FloatArray, g: Co
   const Og = g.O / g.groups;
   const Kc = Cg * g.KH * g.KW;
   const P = g.OH * g.OW;
-  const col = newLike(x, Kc * P);
+  const HW = g.H * g.W;
+  const pointwise = isPointwise(g);
+  const rows = bandRows(g, Kc);
+  const col = pointwise ? null : colScratch(x, Kc * rows * g.OW);
   for (let n = 0; n < g.N; n++) {
     for (let gr = 0; gr < g.groups; gr++) {
-      im2col(x, (n * g.C + gr * Cg) * g.H * g.W, g, col);
-      gemm(false, false, Og, P, Kc, w, gr * Og * Kc, col, 0, y, (n * g.O + gr * Og) * P, false);
+      const xOff = (n * g.C + gr * Cg) * HW;
+      const yOff = (n * g.O + gr * Og) * P;
+      const wOff = gr * Og * Kc;
+      if (pointwise) {
+        gemmStrided(false, false, Og, P, Kc, w, wOff, Kc, x, xOff, P, y, yOff, P, false);
+        continue;
+      }
+      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
+        const oh1 = Math.min(g.OH, oh0 + rows);
+        const pb = (oh1 - oh0) * g.OW;
+        im2col(x, xOff, g, Cg, oh0, oh1, col!);
+        gemmStrided(false, false, Og, pb, Kc, w, wOff, Kc, col!, 0, pb, y, yOff + oh0 * g.OW, P, false);
+      }
     }
   }
 }
@@ -98,12 +153,27 @@ export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArra
   const Og = g.O / g.groups;
   const Kc = Cg * g.KH * g.KW;
   const P = g.OH * g.OW;
-  const col = newLike(gy, Kc * P);
-  gx.fill(0);
+  const HW = g.H * g.W;
+  const pointwise = isPointwise(g);
+  const rows = bandRows(g, Kc);
+  const col = pointwise ? null : colScratch(gy, Kc * rows * g.OW);
+  // The pointwise GEMM overwrites every channel block; col2im only adds into the taps it reaches.
+  if (!pointwise) gx.fill(0);
   for (let n = 0; n < g.N; n++) {
     for (let gr = 0; gr < g.groups; gr++) {
-      gemm(true, false, Kc, P, Og, w, gr * Og * Kc, gy, (n * g.O + gr * Og) * P, col, 0, false);
-      col2im(col, g, gx, (n * g.C + gr * Cg) * g.H * g.W);
+      const xOff = (n * g.C + gr * Cg) * HW;
+      const yOff = (n * g.O + gr * Og) * P;
+      const wOff = gr * Og * Kc;
+      if (pointwise) {
+        gemmStrided(true, false, Kc, P, Og, w, wOff, Kc, gy, yOff, P, gx, xOff, P, false);
+        continue;
+      }
+      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
+        const oh1 = Math.min(g.OH, oh0 + rows);
+        const pb = (oh1 - oh0) * g.OW;
+        gemmStrided(true, false, Kc, pb, Og, w, wOff, Kc, gy, yOff + oh0 * g.OW, P, col!, 0, pb, false);
+        col2im(col!, g, Cg, oh0, oh1, gx, xOff);
+      }
     }
   }
 }
@@ -114,12 +184,26 @@ export function conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArr
   const Og = g.O / g.groups;
   const Kc = Cg * g.KH * g.KW;
   const P = g.OH * g.OW;
-  const col = newLike(x, Kc * P);
+  const HW = g.H * g.W;
+  const pointwise = isPointwise(g);
+  const rows = bandRows(g, Kc);
+  const col = pointwise ? null : colScratch(x, Kc * rows * g.OW);
   gw.fill(0);
   for (let n = 0; n < g.N; n++) {
     for (let gr = 0; gr < g.groups; gr++) {
-      im2col(x, (n * g.C + gr * Cg) * g.H * g.W, g, col);
-      gemm(false, true, Og, Kc, P, gy, (n * g.O + gr * Og) * P, col, 0, gw, gr * Og * Kc, true);
+      const xOff = (n * g.C + gr * Cg) * HW;
+      const yOff = (n * g.O + gr * Og) * P;
+      const wOff = gr * Og * Kc;
+      if (pointwise) {
+        gemmStrided(false, true, Og, Kc, P, gy, yOff, P, x, xOff, P, gw, wOff, Kc, true);
+        continue;
+      }
+      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
+        const oh1 = Math.min(g.OH, oh0 + rows);
+        const pb = (oh1 - oh0) * g.OW;
+        im2col(x, xOff, g, Cg, oh0, oh1, col!);
+        gemmStrided(false, true, Og, Kc, pb, gy, yOff + oh0 * g.OW, P, col!, 0, pb, gw, wOff, Kc, true);
+      }
     }
   }
 }
