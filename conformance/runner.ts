@@ -4,7 +4,7 @@ import { buildFromSpec } from '../models/index.js';
 import type { Module } from '../nn/index.js';
 import { canonize, canonizerFrom } from '../canonizers/index.js';
 import { compositeFromSpec, type Composite } from '../composites/index.js';
-import { recordForward, integratedGradients, occlusion, type Forward } from '../attribution/index.js';
+import { recordForward, integratedGradients, occlusion, oneHotSeed, type Forward, type Seed } from '../attribution/index.js';
 import { allowedError, CaseError, loadCase, maxAbsDiff, need, type LoadedCase } from './case.js';
 
 export interface TensorCheck {
@@ -62,7 +62,9 @@ export function runCase(path: string): CaseResult {
     const view: Forward = canonizers.length ? canonize(model, canonizers) : model;
     const composite: Composite | null = c.spec.composite ? compositeFromSpec(c.spec.composite as never) : null;
     const input = need(c, 'input');
-    const seed = need(c, 'attr_output');
+    // 'output_times_onehot' seeds depend on the output: as a function they stay differentiable (egl cases).
+    const seed: Seed =
+      c.spec.attr_output === 'output_times_onehot' ? (out: Tensor) => E.mul(out, oneHotSeed(out, c.spec.target)) : need(c, 'attr_output');
     const attributor = c.spec.attributor?.name ?? 'gradient';
 
     if (attributor === 'gradient') {

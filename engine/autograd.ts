@@ -115,8 +115,13 @@ function asList(x: Tensor | readonly Tensor[]): readonly Tensor[] {
   return x instanceof Tensor ? [x] : x;
 }
 
-/** Post-order of the nodes reachable from `outputs` (inputs before their consumers). */
-function topoOrder(outputs: readonly Tensor[]): Node[] {
+/**
+ * Post-order of the nodes reachable from `outputs` (inputs before their consumers). Nodes whose
+ * output is older than `minId` cannot depend on a tensor created at `minId` or later (ids grow
+ * monotonically), so the walk does not descend into them: a rule's VJP of one layer then never
+ * visits the whole network below it.
+ */
+function topoOrder(outputs: readonly Tensor[], minId = 0): Node[] {
   const order: Node[] = [];
   const visited = new Set<Node>();
   const stack: { node: Node; next: number }[] = [];
@@ -128,7 +133,7 @@ function topoOrder(outputs: readonly Tensor[]): Node[] {
       const top = stack[stack.length - 1]!;
       if (top.next < top.node.inputs.length) {
         const child = top.node.inputs[top.next++]!.node;
-        if (child && !visited.has(child)) {
+        if (child && !visited.has(child) && child.output.id >= minId) {
           visited.add(child);
           stack.push({ node: child, next: 0 });
         }
@@ -168,7 +173,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
     if (!t.requiresGrad) throw new AutogradError(`grad: input tensor ${shapeStr(t.shape)} does not require grad`);
   }
 
-  const order = topoOrder(outs);
+  const order = topoOrder(outs, Math.min(...ins.map((t) => t.id)));
   const targets = new Set<Tensor>(ins);
   // A node matters when one of its inputs is a target or comes from a node that matters.
   const matters = new Set<Node>();

@@ -241,3 +241,17 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   }
   return concat(tensors.map((t) => unsqueeze(t, a)), a);
 }
+
+export const aliasOp: OpDef = {
+  name: 'alias',
+  forward: ([x]) => new Tensor(x!.data, x!.shape),
+  vjp: (g) => [g],
+};
+
+/**
+ * The same values as a new recorded tensor. Rules use it so that several terms built from one input
+ * stay distinct targets of a VJP.
+ */
+export function alias(x: Tensor): Tensor {
+  return apply(aliasOp, [x], {});
+}

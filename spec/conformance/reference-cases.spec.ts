@@ -1,0 +1,31 @@
+import { expect } from 'chai';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import '../../engine/index.js';
+import { caseFiles, formatResult, runCase } from '../../conformance/index.js';
+import { defaultCaseDir } from '../../cli/conformance-main.js';
+
+describe('reference cases (zennit, spec/fixtures/zennit)', () => {
+  const files = caseFiles(defaultCaseDir);
+
+  it('the project carries the public cases', () => {
+    expect(files.length).to.be.at.least(98);
+  });
+
+  it('the copy is byte-identical to ../shared/fixtures/zennit when that is present', function () {
+    const shared = join(defaultCaseDir, '..', '..', '..', '..', 'shared', 'fixtures', 'zennit');
+    if (!existsSync(shared)) this.skip();
+    const names = readdirSync(shared).filter((f) => f.endsWith('.safetensors')).sort();
+    expect(files.map((f) => f.split('/').pop())).to.deep.equal(names);
+    for (const n of names) expect(readFileSync(join(shared, n)).equals(readFileSync(join(defaultCaseDir, n))), n).to.equal(true);
+  });
+
+  for (const f of files) {
+    const name = f.split('/').pop()!.replace('.safetensors', '');
+    it(name, () => {
+      const r = runCase(f);
+      expect(r.ok, formatResult(r)).to.equal(true);
+      expect(r.checks.map((c) => c.tensor)).to.include.members(['output', 'relevance']);
+    });
+  }
+});
