@@ -14,3 +14,4 @@ export { record, runLayer, withoutOpLayers, currentRecording, Recording, type La
 export { Rng, manualSeed, defaultRng } from './random.js';
 export * from './ops/index.js';
 export * from './gradcheck.js';
+export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
