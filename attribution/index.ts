@@ -1,2 +1,3 @@
 export * from './explain.js';
 export * from './attributors.js';
+export * from './param-relevance.js';
