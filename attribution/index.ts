@@ -1,3 +1,4 @@
 export * from './explain.js';
 export * from './attributors.js';
 export * from './param-relevance.js';
+export * from './training.js';
