@@ -39,6 +39,22 @@ export interface Attribution {
  * One recorded forward pass that can be explained many times: with the plain gradient, with any
  * composite, with or without a recorded backward. The rules live in each `attribute` call, never
  * in the graph, so differentiating a relevance map afterwards runs plain VJPs only.
+ *
+ * The second derivative never re-applies the rules by accident. `attribute(seed, {composite,
+ * createGraph: true})` hands the rules to ONE `grad` call as a resolver; each mapped layer's
+ * `rule.backward` runs exactly once there, and everything it computes (modified inputs and
+ * parameters such as `clamp(W, 0)`, the re-run layer terms, stabilisers, the nested VJPs, the
+ * reducer) is recorded as ordinary ops of the real parameters (canonizer-merged parameters are
+ * themselves recorded functions of the originals). The relevance is then an ordinary function of
+ * input and parameters. `grad(loss(relevance), params)` (or `loss.backward()`) passes no rules: it
+ * walks those recorded ops and the forward with their ordinary VJPs, so no rule runs again (a
+ * layer output met on that walk is just a tensor; its rule is not in that call), and the result is
+ * the exact derivative, which zennit cannot give because its rules detach the parameters.
+ * spec/egl.spec.ts checks it against finite differences for every rule and counts the rule calls
+ * (one per mapped layer during `attribute`, none during the second `grad`).
+ *
+ * A RecordedForward keeps its graph (and, after `createGraph`, the recorded backward) alive as long
+ * as it, its output or a recorded relevance is referenced: do not keep one across training steps.
  */
 export class RecordedForward {
   constructor(
