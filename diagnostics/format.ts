@@ -68,10 +68,12 @@ export function formatLedger(ledger: RelevanceLedger, opts: FormatLedgerOptions 
   out.push('  absorbed = arriving - passed = bias + rest (+ detached); rest is the stabilizer for LRP rules, the non-conservation of the VJP for gradient layers');
   const kept = t.seed === 0 ? '' : ` (${((100 * t.input) / t.seed).toFixed(2)} % of the seed)`;
   out.push(`seed total ${num(t.seed)} -> input total ${num(t.input)}${kept}; difference ${num(t.difference)}`);
+  // Round-off (a routing layer's 1e-16) is not worth a term of its own.
+  const noise = 1e-12 * Math.max(Math.abs(t.seed), Math.abs(t.input));
   const parts = [`bias ${num(t.bias)}`, `stabilizer ${num(t.stabilizer)}`];
-  if (t.gradient !== 0) parts.push(`gradient ${num(t.gradient)}`);
-  if (t.rule !== 0) parts.push(`other rules ${num(t.rule)}`);
-  if (t.detached !== 0) parts.push(`detached ${num(t.detached)}`);
+  if (Math.abs(t.gradient) > noise) parts.push(`gradient ${num(t.gradient)}`);
+  if (Math.abs(t.rule) > noise) parts.push(`other rules ${num(t.rule)}`);
+  if (Math.abs(t.detached) > noise) parts.push(`detached ${num(t.detached)}`);
   out.push(`absorbed by the layers ${num(t.absorbed)} = ${parts.join(' + ')}; unaccounted ${num(t.unaccounted)}`);
   const list = (es: RelevanceLedger['lost']): string => (es.length ? es.map((e) => `${display(e.key)} ${num(e.amount)} (${e.cause})`).join(', ') : 'none');
   out.push(`lost at:    ${list(ledger.lost)}`);

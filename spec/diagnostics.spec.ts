@@ -323,7 +323,9 @@ describe('diagnostics: relevance ledger', function () {
 
   it('formats an aligned table', () => {
     const l = loadModel('cnn-epsilon_plus');
-    const text = formatLedger(relevanceLedger(record(l), need(l.c, 'attr_output'), epsilonPlus()));
+    const ledger = relevanceLedger(record(l), need(l.c, 'attr_output'), epsilonPlus());
+    expect(JSON.parse(JSON.stringify(ledger))).to.deep.equal(ledger); // plain JSON: no tensors, no NaN
+    const text = formatLedger(ledger);
     const lines = text.split('\n');
     const h = lines.findIndex((x) => /^\s+#\s+layer/.test(x));
     const header = lines[h]!;
