@@ -40,7 +40,8 @@ function registerPair(linear: Layer, bn: BatchNormLike, ov: Overrides): void {
   }
   ov.forward.set(linear, (inputs) => {
     if (bn.training) throw new CanonizerError(`batch-norm merging needs evaluation mode: '${bn.fullName}' is training (call model.eval())`);
-    return linear.forwardWith(inputs, mergedParams(linear, bn));
+    // The merge is arithmetic on parameters, not a layer: its ops must not become `op:*` layers.
+    return linear.forwardWith(inputs, E.withoutOpLayers(() => mergedParams(linear, bn)));
   });
   // The merged batch norm is the identity; it records no layer (zennit leaves an identity BN mapped to Pass).
   ov.forward.set(bn, (inputs) => inputs[0]!);
