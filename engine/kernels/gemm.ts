@@ -1,5 +1,15 @@
 import { gemmPackedF32 } from './gemm-f32.js';
 import { gemmPackedF64 } from './gemm-f64.js';
+import { gemmWasm, wasmKernelsActive } from './wasm/index.js';
+
+export {
+  setKernelBackend,
+  getKernelBackend,
+  wasmKernelsAvailable,
+  initWasmKernels,
+  loadWasmKernels,
+  type KernelBackend,
+} from './wasm/index.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -12,6 +22,12 @@ export type FloatArray = Float32Array | Float64Array;
 const PACK_MIN_M = 3;
 const PACK_MIN_N = 2;
 const PACK_MIN_WORK = 256;
+
+/**
+ * Below this many multiply-adds the WebAssembly GEMM's fixed cost (copying operands into linear
+ * memory, the call) outweighs its SIMD speed. The TypeScript kernels are the fallback throughout.
+ */
+const WASM_MIN_WORK = 4096;
 
 /**
  * C[M,N] (+)= op(A)[M,K] * op(B)[K,N], row-major with explicit offsets. op(A) = A or A^T
@@ -58,6 +74,9 @@ export function gemmStrided(
 ): void {
   checkDTypes(A, B, C);
   if (M <= 0 || N <= 0) return;
+  if (K > 0 && M * N * K >= WASM_MIN_WORK && wasmKernelsActive()) {
+    if (gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate)) return;
+  }
   if (!accumulate) zeroRows(C, cOff, M, N, ldc);
   if (K <= 0) return;
   if (M < PACK_MIN_M || N < PACK_MIN_N || M * N * K < PACK_MIN_WORK) {

@@ -1,0 +1,575 @@
+// @ts-nocheck -- AssemblyScript, not TypeScript: compiled to ../kernels.wasm by scripts/build-wasm.ts
+// (npm run build:wasm). The root tsconfig only parses this file; ./tsconfig.json gives editors
+// AssemblyScript's types.
+//
+// WebAssembly SIMD (v128) kernels behind engine/kernels/gemm.ts and conv.ts. There is no allocator
+// and no runtime: every pointer (operands, results, scratch) is laid out in linear memory by the
+// JavaScript side (engine/kernels/wasm/index.ts), which copies operands in and results out.
+//
+// GEMM follows the same Goto/BLIS scheme as the TypeScript kernels (gemm-f32.ts): op(B) is packed
+// per KC x NC panel into NR-wide slivers, op(A) per MC x KC block into MR-tall slivers, both
+// zero-padded to whole slivers, so the micro-kernel never branches on edges. The micro-tiles are
+// 4x8 for f32 (8 f32x4 accumulators) and 4x4 for f64 (8 f64x2 accumulators): with two B vectors
+// and one broadcast A value that is 11 of the 15 xmm registers V8 allocates, so nothing spills,
+// and 16 independent mul/add per k-step keep both multiply and both add pipes busy.
+// No FMA: relaxed SIMD is not enabled by default in Node 20, and mul + add separately issue on
+// distinct pipes on current x86 cores, so the peak is the same.
+
+const MR: i32 = 4;
+/** Depth of one packed slice: a 256 x 8 f32 sliver of B (8 KB) stays in L1. */
+const KC: i32 = 256;
+/** Rows of A packed at once: an MC x KC block (128 KB f32) stays in L2. */
+const MC: i32 = 128;
+/** Columns of B packed at once: bounds the packed-B scratch to KC * NC elements. */
+const NC: i32 = 4096;
+
+// ---------------------------------------------------------------------------------------------
+// Blocking
+
+function nrOf<T>(): i32 {
+  return sizeof<T>() == 4 ? 8 : 4;
+}
+
+function roundUp(x: i32, m: i32): i32 {
+  return ((x + m - 1) / m) * m;
+}
+
+/** Equal K slices (576 -> 3 x 192, not 256 + 256 + 64) keep every slice long enough to amortise the C updates. */
+function kcOf(K: i32): i32 {
+  const n = (K + KC - 1) / KC;
+  return (K + n - 1) / n;
+}
+
+function align64(p: usize): usize {
+  return (p + 63) & ~(<usize>63);
+}
+
+function scratchBytes<T>(M: i32, N: i32, K: i32): i32 {
+  const S = <i32>sizeof<T>();
+  const kc = kcOf(max<i32>(K, 1));
+  const mc = min<i32>(MC, roundUp(max<i32>(M, 1), MR));
+  const nc = min<i32>(NC, roundUp(max<i32>(N, 1), nrOf<T>()));
+  return (nc * kc + mc * kc + MR * nrOf<T>()) * S + 3 * 64;
+}
+
+/** Bytes of scratch that gemmF32 needs for these sizes. */
+export function gemmScratchBytesF32(M: i32, N: i32, K: i32): i32 {
+  return scratchBytes<f32>(M, N, K);
+}
+
+export function gemmScratchBytesF64(M: i32, N: i32, K: i32): i32 {
+  return scratchBytes<f64>(M, N, K);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM driver
+
+/**
+ * C[M,N] (+)= op(A)[M,K] * op(B)[K,N]; a, b, c are byte addresses, lda, ldb, ldc row strides in
+ * elements of the stored matrices (A stored [K,M] when transA). work: gemmScratchBytes bytes.
+ */
+function gemm<T>(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, work: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  const S = <usize>sizeof<T>();
+  if (K <= 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>(i * ldc) * S, 0, <usize>N * S);
+    return;
+  }
+  const NR = nrOf<T>();
+  const kcMax = kcOf(K);
+  const mcMax = min<i32>(MC, roundUp(M, MR));
+  const ncMax = min<i32>(NC, roundUp(N, NR));
+  const bp = align64(work);
+  const ap = align64(bp + <usize>(ncMax * kcMax) * S);
+  const tile = align64(ap + <usize>(mcMax * kcMax) * S);
+  for (let jc = 0; jc < N; jc += ncMax) {
+    const nc = min<i32>(ncMax, N - jc);
+    for (let pc = 0; pc < K; pc += kcMax) {
+      const kc = min<i32>(kcMax, K - pc);
+      const overwrite = pc == 0 && !accumulate;
+      if (transB) packBTrans<T>(b + <usize>(jc * ldb + pc) * S, ldb, kc, nc, bp);
+      else packBPlain<T>(b + <usize>(pc * ldb + jc) * S, ldb, kc, nc, bp);
+      for (let ic = 0; ic < M; ic += mcMax) {
+        const mc = min<i32>(mcMax, M - ic);
+        if (transA) packATrans<T>(a + <usize>(pc * lda + ic) * S, lda, kc, mc, ap);
+        else packAPlain<T>(a + <usize>(ic * lda + pc) * S, lda, kc, mc, ap);
+        macroKernel<T>(mc, nc, kc, ap, bp, c + <usize>(ic * ldc + jc) * S, ldc, overwrite, tile);
+      }
+    }
+  }
+}
+
+export function gemmF32(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, work: usize,
+): void {
+  gemm<f32>(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, work);
+}
+
+export function gemmF64(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32,
+  accumulate: i32, work: usize,
+): void {
+  gemm<f64>(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, work);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing. Sliver layouts: A sliver element (p, i) at ap[s + p*MR + i], B sliver (p, j) at
+// bp[s + p*NR + j], s the sliver's start; rows/columns past the matrix edge are zero.
+
+/** op(A) = A: four rows of A are interleaved; f32 full slivers go through 4x4 SIMD transposes. */
+function packAPlain<T>(src: usize, lda: i32, kc: i32, mc: i32, ap: usize): void {
+  const S = <usize>sizeof<T>();
+  const ldaB = <usize>lda * S;
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    const dst = ap + <usize>(i0 * kc) * S;
+    const mr = min<i32>(MR, mc - i0);
+    const r0 = src + <usize>i0 * ldaB;
+    let p = 0;
+    if (sizeof<T>() == 4 && mr == MR) {
+      const r1 = r0 + ldaB, r2 = r1 + ldaB, r3 = r2 + ldaB;
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p * 4;
+        const x0 = v128.load(r0 + o), x1 = v128.load(r1 + o), x2 = v128.load(r2 + o), x3 = v128.load(r3 + o);
+        const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5); // a0 b0 a1 b1
+        const t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5); // c0 d0 c1 d1
+        const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7); // a2 b2 a3 b3
+        const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7); // c2 d2 c3 d3
+        const d = dst + o * 4;
+        v128.store(d, v128.shuffle<f64>(t0, t1, 0, 2));
+        v128.store(d, v128.shuffle<f64>(t0, t1, 1, 3), 16);
+        v128.store(d, v128.shuffle<f64>(t2, t3, 0, 2), 32);
+        v128.store(d, v128.shuffle<f64>(t2, t3, 1, 3), 48);
+      }
+    }
+    for (let i = 0; i < MR; i++) {
+      let t = dst + (<usize>(p * MR + i)) * S;
+      if (i < mr) {
+        let r = r0 + <usize>i * ldaB + <usize>p * S;
+        for (let q = p; q < kc; q++) {
+          store<T>(t, load<T>(r));
+          t += <usize>MR * S;
+          r += S;
+        }
+      } else {
+        for (let q = p; q < kc; q++) {
+          store<T>(t, <T>0);
+          t += <usize>MR * S;
+        }
+      }
+    }
+  }
+}
+
+/** op(A) = A^T: A is stored [K, M], so each k-row of a sliver is MR contiguous values. */
+function packATrans<T>(src: usize, lda: i32, kc: i32, mc: i32, ap: usize): void {
+  const S = <usize>sizeof<T>();
+  const ldaB = <usize>lda * S;
+  for (let i0 = 0; i0 < mc; i0 += MR) {
+    let t = ap + <usize>(i0 * kc) * S;
+    const mr = min<i32>(MR, mc - i0);
+    let r = src + <usize>i0 * S;
+    if (mr == MR) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(t, v128.load(r));
+        if (sizeof<T>() == 8) v128.store(t, v128.load(r, 16), 16);
+        t += <usize>MR * S;
+        r += ldaB;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let i = 0; i < MR; i++) store<T>(t + <usize>i * S, i < mr ? load<T>(r + <usize>i * S) : <T>0);
+        t += <usize>MR * S;
+        r += ldaB;
+      }
+    }
+  }
+}
+
+/** op(B) = B: each k-row of a sliver is NR contiguous values of a row of B (32 bytes for both dtypes). */
+function packBPlain<T>(src: usize, ldb: i32, kc: i32, nc: i32, bp: usize): void {
+  const S = <usize>sizeof<T>();
+  const NR = nrOf<T>();
+  const ldbB = <usize>ldb * S;
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    let t = bp + <usize>(j0 * kc) * S;
+    const nr = min<i32>(NR, nc - j0);
+    let r = src + <usize>j0 * S;
+    if (nr == NR) {
+      for (let p = 0; p < kc; p++) {
+        v128.store(t, v128.load(r));
+        v128.store(t, v128.load(r, 16), 16);
+        t += 32;
+        r += ldbB;
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        for (let j = 0; j < NR; j++) store<T>(t + <usize>j * S, j < nr ? load<T>(r + <usize>j * S) : <T>0);
+        t += 32;
+        r += ldbB;
+      }
+    }
+  }
+}
+
+/** op(B) = B^T: B is stored [N, K], column j of op(B) is a contiguous row of B; f32 uses 4x4 transposes. */
+function packBTrans<T>(src: usize, ldb: i32, kc: i32, nc: i32, bp: usize): void {
+  const S = <usize>sizeof<T>();
+  const NR = nrOf<T>();
+  const ldbB = <usize>ldb * S;
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const dst = bp + <usize>(j0 * kc) * S;
+    const nr = min<i32>(NR, nc - j0);
+    const r0 = src + <usize>j0 * ldbB;
+    let p = 0;
+    if (sizeof<T>() == 4 && nr == NR) {
+      for (; p + 4 <= kc; p += 4) {
+        const o = <usize>p * 4;
+        const d = dst + o * 8;
+        for (let h: usize = 0; h < 2; h++) {
+          const rh = r0 + h * 4 * ldbB + o;
+          const x0 = v128.load(rh), x1 = v128.load(rh + ldbB), x2 = v128.load(rh + 2 * ldbB), x3 = v128.load(rh + 3 * ldbB);
+          const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+          const dh = d + h * 16;
+          v128.store(dh, v128.shuffle<f64>(t0, t1, 0, 2));
+          v128.store(dh, v128.shuffle<f64>(t0, t1, 1, 3), 32);
+          v128.store(dh, v128.shuffle<f64>(t2, t3, 0, 2), 64);
+          v128.store(dh, v128.shuffle<f64>(t2, t3, 1, 3), 96);
+        }
+      }
+    }
+    for (let j = 0; j < NR; j++) {
+      let t = dst + (<usize>(p * NR + j)) * S;
+      if (j < nr) {
+        let r = r0 + <usize>j * ldbB + <usize>p * S;
+        for (let q = p; q < kc; q++) {
+          store<T>(t, load<T>(r));
+          t += <usize>NR * S;
+          r += S;
+        }
+      } else {
+        for (let q = p; q < kc; q++) {
+          store<T>(t, <T>0);
+          t += <usize>NR * S;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Macro- and micro-kernels
+
+/**
+ * C block [mc, nc] (+)= packed A block * packed B block. The jr loop is outermost so one B sliver
+ * stays in L1 while every A sliver of the block passes over it. Partial edge tiles go through a
+ * full-size spill tile.
+ */
+function macroKernel<T>(
+  mc: i32, nc: i32, kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, overwrite: bool, tile: usize,
+): void {
+  const S = <usize>sizeof<T>();
+  const NR = nrOf<T>();
+  const ldcB = <usize>ldc * S;
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const nr = min<i32>(NR, nc - j0);
+    const bs = bp + <usize>(j0 * kc) * S;
+    for (let i0 = 0; i0 < mc; i0 += MR) {
+      const mr = min<i32>(MR, mc - i0);
+      const as = ap + <usize>(i0 * kc) * S;
+      const cp = c + <usize>i0 * ldcB + <usize>j0 * S;
+      if (mr == MR && nr == NR) {
+        micro<T>(kc, as, bs, cp, ldcB, overwrite);
+      } else {
+        micro<T>(kc, as, bs, tile, <usize>NR * S, true);
+        for (let i = 0; i < mr; i++) {
+          for (let j = 0; j < nr; j++) {
+            const v = load<T>(tile + <usize>(i * NR + j) * S);
+            const d = cp + <usize>i * ldcB + <usize>j * S;
+            store<T>(d, overwrite ? v : load<T>(d) + v);
+          }
+        }
+      }
+    }
+  }
+}
+
+function micro<T>(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwrite: bool): void {
+  if (sizeof<T>() == 4) micro4x8F32(kc, a, b, c, ldcB, overwrite);
+  else micro4x4F64(kc, a, b, c, ldcB, overwrite);
+}
+
+/** 4x8 f32 tile: per k, two f32x4 of B, four broadcast A values, 8 mul + 8 add. Unrolled 4x over k. */
+function micro4x8F32(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwrite: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let p = kc;
+  while (p >= 4) {
+    let b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+
+    b0 = v128.load(b, 32); b1 = v128.load(b, 48);
+    x = v128.load32_splat(a, 16);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 20);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 24);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 28);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+
+    b0 = v128.load(b, 64); b1 = v128.load(b, 80);
+    x = v128.load32_splat(a, 32);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 36);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 40);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 44);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+
+    b0 = v128.load(b, 96); b1 = v128.load(b, 112);
+    x = v128.load32_splat(a, 48);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 52);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 56);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 60);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+
+    a += 64;
+    b += 128;
+    p -= 4;
+  }
+  while (p > 0) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    x = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    a += 16;
+    b += 32;
+    p -= 1;
+  }
+  if (overwrite) {
+    v128.store(c, c00); v128.store(c, c01, 16); c += ldcB;
+    v128.store(c, c10); v128.store(c, c11, 16); c += ldcB;
+    v128.store(c, c20); v128.store(c, c21, 16); c += ldcB;
+    v128.store(c, c30); v128.store(c, c31, 16);
+  } else {
+    v128.store(c, f32x4.add(v128.load(c), c00)); v128.store(c, f32x4.add(v128.load(c, 16), c01), 16); c += ldcB;
+    v128.store(c, f32x4.add(v128.load(c), c10)); v128.store(c, f32x4.add(v128.load(c, 16), c11), 16); c += ldcB;
+    v128.store(c, f32x4.add(v128.load(c), c20)); v128.store(c, f32x4.add(v128.load(c, 16), c21), 16); c += ldcB;
+    v128.store(c, f32x4.add(v128.load(c), c30)); v128.store(c, f32x4.add(v128.load(c, 16), c31), 16);
+  }
+}
+
+/** 4x4 f64 tile: per k, two f64x2 of B, four broadcast A values, 8 mul + 8 add. Unrolled 2x over k. */
+function micro4x4F64(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwrite: bool): void {
+  let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
+  let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
+  let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
+  let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
+  let p = kc;
+  while (p >= 2) {
+    let b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.load64_splat(a);
+    c00 = f64x2.add(c00, f64x2.mul(x, b0)); c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 8);
+    c10 = f64x2.add(c10, f64x2.mul(x, b0)); c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 16);
+    c20 = f64x2.add(c20, f64x2.mul(x, b0)); c21 = f64x2.add(c21, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 24);
+    c30 = f64x2.add(c30, f64x2.mul(x, b0)); c31 = f64x2.add(c31, f64x2.mul(x, b1));
+
+    b0 = v128.load(b, 32); b1 = v128.load(b, 48);
+    x = v128.load64_splat(a, 32);
+    c00 = f64x2.add(c00, f64x2.mul(x, b0)); c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 40);
+    c10 = f64x2.add(c10, f64x2.mul(x, b0)); c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 48);
+    c20 = f64x2.add(c20, f64x2.mul(x, b0)); c21 = f64x2.add(c21, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 56);
+    c30 = f64x2.add(c30, f64x2.mul(x, b0)); c31 = f64x2.add(c31, f64x2.mul(x, b1));
+
+    a += 64;
+    b += 64;
+    p -= 2;
+  }
+  if (p > 0) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.load64_splat(a);
+    c00 = f64x2.add(c00, f64x2.mul(x, b0)); c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 8);
+    c10 = f64x2.add(c10, f64x2.mul(x, b0)); c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 16);
+    c20 = f64x2.add(c20, f64x2.mul(x, b0)); c21 = f64x2.add(c21, f64x2.mul(x, b1));
+    x = v128.load64_splat(a, 24);
+    c30 = f64x2.add(c30, f64x2.mul(x, b0)); c31 = f64x2.add(c31, f64x2.mul(x, b1));
+  }
+  if (overwrite) {
+    v128.store(c, c00); v128.store(c, c01, 16); c += ldcB;
+    v128.store(c, c10); v128.store(c, c11, 16); c += ldcB;
+    v128.store(c, c20); v128.store(c, c21, 16); c += ldcB;
+    v128.store(c, c30); v128.store(c, c31, 16);
+  } else {
+    v128.store(c, f64x2.add(v128.load(c), c00)); v128.store(c, f64x2.add(v128.load(c, 16), c01), 16); c += ldcB;
+    v128.store(c, f64x2.add(v128.load(c), c10)); v128.store(c, f64x2.add(v128.load(c, 16), c11), 16); c += ldcB;
+    v128.store(c, f64x2.add(v128.load(c), c20)); v128.store(c, f64x2.add(v128.load(c, 16), c21), 16); c += ldcB;
+    v128.store(c, f64x2.add(v128.load(c), c30)); v128.store(c, f64x2.add(v128.load(c, 16), c31), 16);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// im2col / col2im over a band of output rows (the same lowering as engine/kernels/conv.ts)
+
+/** ceil(a / b) for b > 0 and any sign of a. */
+function ceilDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+/**
+ * col[(c*KH+kh)*KW+kw, (oh-oh0)*OW+ow] = x[c*H*W + ih*W + iw] for oh0 <= oh < oh1, zero outside
+ * the image. x and col are byte addresses.
+ */
+function im2col<T>(
+  x: usize, Cg: i32, H: i32, W: i32, KH: i32, KW: i32, OW: i32,
+  sH: i32, sW: i32, pH: i32, pW: i32, dH: i32, dW: i32, oh0: i32, oh1: i32, col: usize,
+): void {
+  const S = <usize>sizeof<T>();
+  const P = (oh1 - oh0) * OW;
+  for (let c = 0; c < Cg; c++) {
+    const xc = x + <usize>(c * H * W) * S;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const row = col + <usize>(((c * KH + kh) * KW + kw) * P) * S;
+        const kd = kw * dW;
+        const lo = min<i32>(OW, max<i32>(0, ceilDiv(pW - kd, sW)));
+        const hi = max<i32>(lo, min<i32>(OW, ceilDiv(W + pW - kd, sW)));
+        const iw0 = kd - pW;
+        for (let oh = oh0; oh < oh1; oh++) {
+          const ih = oh * sH - pH + kh * dH;
+          const r = row + <usize>((oh - oh0) * OW) * S;
+          if (ih < 0 || ih >= H) {
+            memory.fill(r, 0, <usize>OW * S);
+            continue;
+          }
+          if (lo > 0) memory.fill(r, 0, <usize>lo * S);
+          if (hi < OW) memory.fill(r + <usize>hi * S, 0, <usize>(OW - hi) * S);
+          const xr = xc + <usize>(ih * W + iw0) * S;
+          if (sW == 1) {
+            memory.copy(r + <usize>lo * S, xr + <usize>lo * S, <usize>(hi - lo) * S);
+          } else {
+            for (let ow = lo; ow < hi; ow++) store<T>(r + <usize>ow * S, load<T>(xr + <usize>(ow * sW) * S));
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The adjoint of im2col over the same band: scatter-adds the columns into x. */
+function col2im<T>(
+  col: usize, Cg: i32, H: i32, W: i32, KH: i32, KW: i32, OW: i32,
+  sH: i32, sW: i32, pH: i32, pW: i32, dH: i32, dW: i32, oh0: i32, oh1: i32, x: usize,
+): void {
+  const S = <usize>sizeof<T>();
+  const P = (oh1 - oh0) * OW;
+  for (let c = 0; c < Cg; c++) {
+    const xc = x + <usize>(c * H * W) * S;
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const row = col + <usize>(((c * KH + kh) * KW + kw) * P) * S;
+        const kd = kw * dW;
+        const lo = min<i32>(OW, max<i32>(0, ceilDiv(pW - kd, sW)));
+        const hi = max<i32>(lo, min<i32>(OW, ceilDiv(W + pW - kd, sW)));
+        const iw0 = kd - pW;
+        for (let oh = oh0; oh < oh1; oh++) {
+          const ih = oh * sH - pH + kh * dH;
+          if (ih < 0 || ih >= H) continue;
+          const r = row + <usize>((oh - oh0) * OW) * S;
+          const xr = xc + <usize>(ih * W + iw0) * S;
+          if (sW == 1) {
+            let ow = lo;
+            if (sizeof<T>() == 4) {
+              for (; ow + 4 <= hi; ow += 4) {
+                const d = xr + <usize>ow * S;
+                v128.store(d, f32x4.add(v128.load(d), v128.load(r + <usize>ow * S)));
+              }
+            } else {
+              for (; ow + 2 <= hi; ow += 2) {
+                const d = xr + <usize>ow * S;
+                v128.store(d, f64x2.add(v128.load(d), v128.load(r + <usize>ow * S)));
+              }
+            }
+            for (; ow < hi; ow++) {
+              const d = xr + <usize>ow * S;
+              store<T>(d, load<T>(d) + load<T>(r + <usize>ow * S));
+            }
+          } else {
+            for (let ow = lo; ow < hi; ow++) {
+              const d = xr + <usize>(ow * sW) * S;
+              store<T>(d, load<T>(d) + load<T>(r + <usize>ow * S));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+export function im2colF32(
+  x: usize, Cg: i32, H: i32, W: i32, KH: i32, KW: i32, OW: i32,
+  sH: i32, sW: i32, pH: i32, pW: i32, dH: i32, dW: i32, oh0: i32, oh1: i32, col: usize,
+): void {
+  im2col<f32>(x, Cg, H, W, KH, KW, OW, sH, sW, pH, pW, dH, dW, oh0, oh1, col);
+}
+
+export function im2colF64(
+  x: usize, Cg: i32, H: i32, W: i32, KH: i32, KW: i32, OW: i32,
+  sH: i32, sW: i32, pH: i32, pW: i32, dH: i32, dW: i32, oh0: i32, oh1: i32, col: usize,
+): void {
+  im2col<f64>(x, Cg, H, W, KH, KW, OW, sH, sW, pH, pW, dH, dW, oh0, oh1, col);
+}
+
+export function col2imF32(
+  col: usize, Cg: i32, H: i32, W: i32, KH: i32, KW: i32, OW: i32,
+  sH: i32, sW: i32, pH: i32, pW: i32, dH: i32, dW: i32, oh0: i32, oh1: i32, x: usize,
+): void {
+  col2im<f32>(col, Cg, H, W, KH, KW, OW, sH, sW, pH, pW, dH, dW, oh0, oh1, x);
+}
+
+export function col2imF64(
+  col: usize, Cg: i32, H: i32, W: i32, KH: i32, KW: i32, OW: i32,
+  sH: i32, sW: i32, pH: i32, pW: i32, dH: i32, dW: i32, oh0: i32, oh1: i32, x: usize,
+): void {
+  col2im<f64>(col, Cg, H, W, KH, KW, OW, sH, sW, pH, pW, dH, dW, oh0, oh1, x);
+}
+
+/** First byte the JavaScript side may use for its own layout. */
+export function heapBase(): usize {
+  return __heap_base;
+}

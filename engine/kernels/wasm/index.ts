@@ -1,0 +1,447 @@
+/**
+ * The WebAssembly SIMD kernel backend: loads kernels.wasm (built from assembly/kernels.ts by
+ * scripts/build-wasm.ts) synchronously at module load and exposes GEMM and the convolution
+ * kernels with the same signatures as the TypeScript ones. gemm.ts and conv.ts dispatch here when
+ * `wasmKernelsActive()`; the TypeScript kernels stay the reference and the fallback.
+ *
+ * Choosing the backend:
+ * - `LRP_TAPE_KERNELS=ts` in the environment, or `setKernelBackend('ts')`, forces TypeScript;
+ *   `setKernelBackend('wasm')` (the default) uses WebAssembly when it is available.
+ * - Without WebAssembly, without SIMD (the module then fails validation) or when the bytes cannot
+ *   be read, everything falls back silently to TypeScript; `getKernelBackend()` tells which one runs.
+ *
+ * Loading the bytes: in Node (>= 20.16, which has `process.getBuiltinModule`) they are read from
+ * kernels.wasm next to this module. Elsewhere (browsers, bundlers) hand them over once, before the
+ * first kernel call:
+ *
+ *     import { loadWasmKernels } from 'lrp-tape/engine/kernels/wasm/index.js';
+ *     await loadWasmKernels(fetch(new URL('./kernels.wasm', import.meta.url)));  // a Response, or
+ *     initWasmKernels(bytes);                                                  // bytes, synchronously
+ *
+ * Data transfer: tensors live in JavaScript typed arrays, so every call copies its operands into
+ * linear memory (grown as needed, never shrunk) and its result back out: O(n^2) against O(n^3)
+ * arithmetic for the GEMM, one image at a time for the convolutions.
+ */
+import type { FloatArray } from '../gemm.js';
+import type { ConvGeometry } from '../conv.js';
+
+export type KernelBackend = 'ts' | 'wasm';
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+type Ptr = number;
+
+interface KernelExports {
+  memory: WasmMemory;
+  heapBase(): Ptr;
+  gemmScratchBytesF32(M: number, N: number, K: number): number;
+  gemmScratchBytesF64(M: number, N: number, K: number): number;
+  gemmF32: GemmFn;
+  gemmF64: GemmFn;
+  im2colF32: Im2colFn;
+  im2colF64: Im2colFn;
+  col2imF32: Im2colFn;
+  col2imF64: Im2colFn;
+}
+
+type GemmFn = (
+  transA: number, transB: number, M: number, N: number, K: number,
+  a: Ptr, lda: number, b: Ptr, ldb: number, c: Ptr, ldc: number, accumulate: number, work: Ptr,
+) => void;
+
+/** im2col(x, Cg, H, W, KH, KW, OW, sH, sW, pH, pW, dH, dW, oh0, oh1, col); col2im swaps x and col. */
+type Im2colFn = (
+  src: Ptr, Cg: number, H: number, W: number, KH: number, KW: number, OW: number,
+  sH: number, sW: number, pH: number, pW: number, dH: number, dW: number, oh0: number, oh1: number, dst: Ptr,
+) => void;
+
+/** The slice of the WebAssembly JS API used here (the project compiles without the DOM lib). */
+interface WasmApi {
+  validate(bytes: BufferSource): boolean;
+  Module: new (bytes: BufferSource) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  compile(bytes: BufferSource): Promise<object>;
+}
+type BufferSource = ArrayBuffer | ArrayBufferView;
+
+const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+let kernels: KernelExports | null = null;
+let preferred: KernelBackend = readEnvPreference();
+
+function readEnvPreference(): KernelBackend {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.LRP_TAPE_KERNELS?.trim().toLowerCase() === 'ts' ? 'ts' : 'wasm';
+}
+
+/** Chooses the kernels: 'ts' forces TypeScript, 'wasm' uses WebAssembly SIMD when it is available. */
+export function setKernelBackend(backend: KernelBackend): void {
+  if (backend !== 'ts' && backend !== 'wasm') throw new TypeError(`unknown kernel backend '${String(backend)}' (expected 'ts' or 'wasm')`);
+  preferred = backend;
+}
+
+/** The backend that actually runs: 'wasm' only when it is preferred and loaded. */
+export function getKernelBackend(): KernelBackend {
+  return preferred === 'wasm' && kernels !== null ? 'wasm' : 'ts';
+}
+
+/** Whether the WebAssembly kernels are loaded (whatever the preference). */
+export function wasmKernelsAvailable(): boolean {
+  return kernels !== null;
+}
+
+/** Hot-path check used by gemm.ts and conv.ts. */
+export function wasmKernelsActive(): boolean {
+  return kernels !== null && preferred === 'wasm';
+}
+
+/**
+ * Instantiates the kernels from the module's bytes (or a compiled WebAssembly.Module), replacing
+ * any loaded before. Returns false, leaving the TypeScript kernels in charge, when WebAssembly or
+ * SIMD is unavailable or the bytes are not a valid kernel module.
+ */
+export function initWasmKernels(source: BufferSource | object): boolean {
+  if (!WA) return false;
+  try {
+    let module: object;
+    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+      if (!WA.validate(source)) return false;
+      module = new WA.Module(source);
+    } else {
+      module = source;
+    }
+    const instance = new WA.Instance(module, { env: { abort: abortImport } });
+    const exp = instance.exports as KernelExports;
+    for (const name of ['heapBase', 'gemmF32', 'gemmF64', 'im2colF32', 'im2colF64', 'col2imF32', 'col2imF64'] as const) {
+      if (typeof exp[name] !== 'function') return false;
+    }
+    install(exp);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Asynchronous variant for browsers: accepts bytes, a Response, or a promise of either. */
+export async function loadWasmKernels(
+  source: BufferSource | PromiseLike<BufferSource | { arrayBuffer(): Promise<ArrayBuffer> }> | { arrayBuffer(): Promise<ArrayBuffer> },
+): Promise<boolean> {
+  if (!WA) return false;
+  try {
+    const resolved = await source;
+    const bytes = resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved) ? resolved : await resolved.arrayBuffer();
+    if (!WA.validate(bytes)) return false;
+    return initWasmKernels(await WA.compile(bytes));
+  } catch {
+    return false;
+  }
+}
+
+function abortImport(): never {
+  throw new Error('lrp-tape wasm kernels: abort');
+}
+
+/** Node: read kernels.wasm beside this module synchronously; anywhere else, wait for initWasmKernels. */
+function loadFromDisk(): void {
+  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
+  if (!proc?.versions?.node || typeof proc.getBuiltinModule !== 'function') return;
+  try {
+    const fs = proc.getBuiltinModule('node:fs') as { readFileSync(path: URL): Uint8Array };
+    initWasmKernels(fs.readFileSync(new URL('./kernels.wasm', import.meta.url)));
+  } catch {
+    // Missing or unreadable file: the TypeScript kernels run.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linear memory
+
+let heapBase = 0;
+let f32 = new Float32Array(0);
+let f64 = new Float64Array(0);
+let viewOf: ArrayBuffer | null = null;
+
+function install(exp: KernelExports): void {
+  kernels = exp;
+  heapBase = align(exp.heapBase());
+  viewOf = null;
+  refreshViews();
+}
+
+function align(p: number): number {
+  return (p + 63) & ~63;
+}
+
+function refreshViews(): void {
+  const buf = kernels!.memory.buffer;
+  if (buf !== viewOf) {
+    viewOf = buf;
+    f32 = new Float32Array(buf);
+    f64 = new Float64Array(buf);
+  }
+}
+
+/** Makes linear memory at least `top` bytes long; false when it cannot grow that far (the caller falls back to TypeScript). */
+function reserve(top: number): boolean {
+  const mem = kernels!.memory;
+  const have = mem.buffer.byteLength;
+  if (top > have) {
+    if (top > 0xffff0000) return false;
+    try {
+      mem.grow(Math.ceil((top - have) / 65536));
+    } catch {
+      return false;
+    }
+  }
+  refreshViews();
+  return true;
+}
+
+function viewFor(like: FloatArray): FloatArray {
+  return like instanceof Float32Array ? f32 : f64;
+}
+
+/** Copies the rows x cols matrix at src[off + r*ld + c] into mem[dst + r*cols + c]. */
+function copyIn(src: FloatArray, off: number, ld: number, rows: number, cols: number, mem: FloatArray, dst: number): void {
+  if (ld === cols || rows === 1) {
+    mem.set(src.subarray(off, off + rows * cols), dst);
+  } else if (cols >= 32) {
+    for (let r = 0; r < rows; r++) mem.set(src.subarray(off + r * ld, off + r * ld + cols), dst + r * cols);
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const s = off + r * ld;
+      const d = dst + r * cols;
+      for (let c = 0; c < cols; c++) mem[d + c] = src[s + c]!;
+    }
+  }
+}
+
+/** Copies mem[src + r*cols + c] (rows x cols, contiguous) out to dst[off + r*ld + c]. */
+function copyOut(mem: FloatArray, src: number, rows: number, cols: number, dst: FloatArray, off: number, ld: number): void {
+  if (ld === cols || rows === 1) {
+    dst.set(mem.subarray(src, src + rows * cols), off);
+  } else if (cols >= 32) {
+    for (let r = 0; r < rows; r++) dst.set(mem.subarray(src + r * cols, src + r * cols + cols), off + r * ld);
+  } else {
+    for (let r = 0; r < rows; r++) {
+      const s = src + r * cols;
+      const d = off + r * ld;
+      for (let c = 0; c < cols; c++) dst[d + c] = mem[s + c]!;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GEMM
+
+/**
+ * gemmStrided through WebAssembly: C[M,N] (+)= op(A) op(B) with row strides lda, ldb, ldc.
+ * The caller (gemm.ts) has checked dtypes and M, N > 0. Returns false when linear memory cannot
+ * hold the operands, in which case nothing was written.
+ */
+export function gemmWasm(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: FloatArray,
+  aOff: number,
+  lda: number,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  accumulate: boolean,
+): boolean {
+  const k = kernels!;
+  const single = C instanceof Float32Array;
+  const S = single ? 4 : 8;
+  const aRows = transA ? K : M;
+  const aCols = transA ? M : K;
+  const bRows = transB ? N : K;
+  const bCols = transB ? K : N;
+  const pA = heapBase;
+  const pB = align(pA + aRows * aCols * S);
+  const pC = align(pB + bRows * bCols * S);
+  const pW = align(pC + M * N * S);
+  const scratch = single ? k.gemmScratchBytesF32(M, N, K) : k.gemmScratchBytesF64(M, N, K);
+  if (!reserve(pW + scratch)) return false;
+  const mem = viewFor(C);
+  copyIn(A, aOff, lda, aRows, aCols, mem, pA / S);
+  copyIn(B, bOff, ldb, bRows, bCols, mem, pB / S);
+  if (accumulate) copyIn(C, cOff, ldc, M, N, mem, pC / S);
+  (single ? k.gemmF32 : k.gemmF64)(transA ? 1 : 0, transB ? 1 : 0, M, N, K, pA, aCols, pB, bCols, pC, N, accumulate ? 1 : 0, pW);
+  copyOut(mem, pC / S, M, N, C, cOff, ldc);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution: one image at a time in linear memory, im2col + GEMM over bands of output rows.
+
+/** Same band cap as conv.ts: the column buffer stays a few MB. */
+const COL_CAP = 1 << 21;
+
+interface ConvLayout {
+  Cg: number;
+  Og: number;
+  Kc: number;
+  P: number;
+  HW: number;
+  rows: number;
+  pointwise: boolean;
+  S: number;
+}
+
+function convLayout(g: ConvGeometry, single: boolean): ConvLayout {
+  const Cg = g.C / g.groups;
+  const Og = g.O / g.groups;
+  const Kc = Cg * g.KH * g.KW;
+  const pointwise = g.KH === 1 && g.KW === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
+  return {
+    Cg, Og, Kc,
+    P: g.OH * g.OW,
+    HW: g.H * g.W,
+    rows: Math.max(1, Math.min(g.OH, Math.floor(COL_CAP / (Kc * g.OW)))),
+    pointwise,
+    S: single ? 4 : 8,
+  };
+}
+
+function im2colCall(single: boolean, g: ConvGeometry, Cg: number, src: Ptr, oh0: number, oh1: number, dst: Ptr): void {
+  (single ? kernels!.im2colF32 : kernels!.im2colF64)(
+    src, Cg, g.H, g.W, g.KH, g.KW, g.OW, g.strideH, g.strideW, g.padH, g.padW, g.dilH, g.dilW, oh0, oh1, dst,
+  );
+}
+
+function col2imCall(single: boolean, g: ConvGeometry, Cg: number, src: Ptr, oh0: number, oh1: number, dst: Ptr): void {
+  (single ? kernels!.col2imF32 : kernels!.col2imF64)(
+    src, Cg, g.H, g.W, g.KH, g.KW, g.OW, g.strideH, g.strideW, g.padH, g.padW, g.dilH, g.dilW, oh0, oh1, dst,
+  );
+}
+
+/** Scratch bytes for the largest GEMM a convolution issues (all its GEMMs are no larger in any dimension). */
+function convScratch(single: boolean, M: number, N: number, K: number): number {
+  return single ? kernels!.gemmScratchBytesF32(M, N, K) : kernels!.gemmScratchBytesF64(M, N, K);
+}
+
+/** y[N,O,OH,OW] = conv(x, w); false when linear memory cannot hold one image (nothing written). */
+export function conv2dForwardWasm(x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): boolean {
+  const single = y instanceof Float32Array;
+  const L = convLayout(g, single);
+  const { Cg, Og, Kc, P, HW, rows, S } = L;
+  const pb = rows * g.OW;
+  const pW = heapBase;
+  const pX = align(pW + g.O * Kc * S);
+  const pY = align(pX + g.C * HW * S);
+  const pCol = align(pY + g.O * P * S);
+  const pWork = align(pCol + (L.pointwise ? 0 : Kc * pb * S));
+  if (!reserve(pWork + convScratch(single, Og, L.pointwise ? P : pb, Kc))) return false;
+  const mem = viewFor(y);
+  const gemmFn = single ? kernels!.gemmF32 : kernels!.gemmF64;
+  mem.set(w.subarray(0, g.O * Kc), pW / S);
+  for (let n = 0; n < g.N; n++) {
+    mem.set(x.subarray(n * g.C * HW, (n + 1) * g.C * HW), pX / S);
+    for (let gr = 0; gr < g.groups; gr++) {
+      const xg = pX + gr * Cg * HW * S;
+      const yg = pY + gr * Og * P * S;
+      const wg = pW + gr * Og * Kc * S;
+      if (L.pointwise) {
+        gemmFn(0, 0, Og, P, Kc, wg, Kc, xg, P, yg, P, 0, pWork);
+        continue;
+      }
+      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
+        const oh1 = Math.min(g.OH, oh0 + rows);
+        const nb = (oh1 - oh0) * g.OW;
+        im2colCall(single, g, Cg, xg, oh0, oh1, pCol);
+        gemmFn(0, 0, Og, nb, Kc, wg, Kc, pCol, nb, yg + oh0 * g.OW * S, P, 0, pWork);
+      }
+    }
+    y.set(mem.subarray(pY / S, pY / S + g.O * P), n * g.O * P);
+  }
+  return true;
+}
+
+/** gx[N,C,H,W] = the transposed convolution of gy with w; false when memory cannot hold one image. */
+export function conv2dBackwardInputWasm(gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): boolean {
+  const single = gx instanceof Float32Array;
+  const L = convLayout(g, single);
+  const { Cg, Og, Kc, P, HW, rows, S } = L;
+  const pb = rows * g.OW;
+  const pW = heapBase;
+  const pGY = align(pW + g.O * Kc * S);
+  const pGX = align(pGY + g.O * P * S);
+  const pCol = align(pGX + g.C * HW * S);
+  const pWork = align(pCol + (L.pointwise ? 0 : Kc * pb * S));
+  if (!reserve(pWork + convScratch(single, Kc, L.pointwise ? P : pb, Og))) return false;
+  const mem = viewFor(gx);
+  const gemmFn = single ? kernels!.gemmF32 : kernels!.gemmF64;
+  mem.set(w.subarray(0, g.O * Kc), pW / S);
+  for (let n = 0; n < g.N; n++) {
+    mem.set(gy.subarray(n * g.O * P, (n + 1) * g.O * P), pGY / S);
+    // The pointwise GEMM overwrites every channel block; col2im only adds into the taps it reaches.
+    if (!L.pointwise) mem.fill(0, pGX / S, pGX / S + g.C * HW);
+    for (let gr = 0; gr < g.groups; gr++) {
+      const xg = pGX + gr * Cg * HW * S;
+      const yg = pGY + gr * Og * P * S;
+      const wg = pW + gr * Og * Kc * S;
+      if (L.pointwise) {
+        gemmFn(1, 0, Kc, P, Og, wg, Kc, yg, P, xg, P, 0, pWork);
+        continue;
+      }
+      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
+        const oh1 = Math.min(g.OH, oh0 + rows);
+        const nb = (oh1 - oh0) * g.OW;
+        gemmFn(1, 0, Kc, nb, Og, wg, Kc, yg + oh0 * g.OW * S, P, pCol, nb, 0, pWork);
+        col2imCall(single, g, Cg, pCol, oh0, oh1, xg);
+      }
+    }
+    gx.set(mem.subarray(pGX / S, pGX / S + g.C * HW), n * g.C * HW);
+  }
+  return true;
+}
+
+/** gw[O,C/groups,KH,KW] = d<conv(x,w), gy>/dw; false when memory cannot hold one image. */
+export function conv2dBackwardWeightWasm(x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): boolean {
+  const single = gw instanceof Float32Array;
+  const L = convLayout(g, single);
+  const { Cg, Og, Kc, P, HW, rows, S } = L;
+  const pb = rows * g.OW;
+  const pGW = heapBase;
+  const pX = align(pGW + g.O * Kc * S);
+  const pGY = align(pX + g.C * HW * S);
+  const pCol = align(pGY + g.O * P * S);
+  const pWork = align(pCol + (L.pointwise ? 0 : Kc * pb * S));
+  if (!reserve(pWork + convScratch(single, Og, Kc, L.pointwise ? P : pb))) return false;
+  const mem = viewFor(gw);
+  const gemmFn = single ? kernels!.gemmF32 : kernels!.gemmF64;
+  mem.fill(0, pGW / S, pGW / S + g.O * Kc);
+  for (let n = 0; n < g.N; n++) {
+    mem.set(x.subarray(n * g.C * HW, (n + 1) * g.C * HW), pX / S);
+    mem.set(gy.subarray(n * g.O * P, (n + 1) * g.O * P), pGY / S);
+    for (let gr = 0; gr < g.groups; gr++) {
+      const xg = pX + gr * Cg * HW * S;
+      const yg = pGY + gr * Og * P * S;
+      const wg = pGW + gr * Og * Kc * S;
+      if (L.pointwise) {
+        gemmFn(0, 1, Og, Kc, P, yg, P, xg, P, wg, Kc, 1, pWork);
+        continue;
+      }
+      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
+        const oh1 = Math.min(g.OH, oh0 + rows);
+        const nb = (oh1 - oh0) * g.OW;
+        im2colCall(single, g, Cg, xg, oh0, oh1, pCol);
+        gemmFn(0, 1, Og, Kc, nb, yg + oh0 * g.OW * S, P, pCol, nb, wg, Kc, 1, pWork);
+      }
+    }
+  }
+  gw.set(mem.subarray(pGW / S, pGW / S + g.O * Kc));
+  return true;
+}
+
+loadFromDisk();

@@ -1,0 +1,333 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { gemm, gemmPacked, gemmStrided, getKernelBackend, setKernelBackend, type FloatArray } from '../engine/kernels/gemm.js';
+import { conv2dForward, type ConvGeometry } from '../engine/kernels/conv.js';
+import {
+  gemmReference,
+  conv2dForwardReference,
+  conv2dBackwardInputReference,
+  conv2dBackwardWeightReference,
+} from '../engine/kernels/reference.js';
+import {
+  gemmWasm,
+  conv2dForwardWasm,
+  conv2dBackwardInputWasm,
+  conv2dBackwardWeightWasm,
+  initWasmKernels,
+  wasmKernelsActive,
+  wasmKernelsAvailable,
+} from '../engine/kernels/wasm/index.js';
+
+/** Seeded here rather than via engine/random.ts so the oracle tests depend on nothing but the kernels. */
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+const dtypes: [string, Ctor, number][] = [
+  ['float32', Float32Array, 1e-5],
+  ['float64', Float64Array, 1e-12],
+];
+
+function randomArray(T: Ctor, n: number, rnd: () => number): FloatArray {
+  const a = new T(n);
+  for (let i = 0; i < n; i++) a[i] = rnd() * 2 - 1;
+  return a;
+}
+
+/** max |got - want| relative to max |want|, over the whole arrays (so untouched regions count too). */
+function relErr(got: FloatArray, want: FloatArray): number {
+  expect(got.length).to.equal(want.length);
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    const d = Math.abs(got[i]! - want[i]!);
+    err = Number.isNaN(d) ? Infinity : Math.max(err, d);
+  }
+  return err / (scale || 1);
+}
+
+function sameBits(a: FloatArray, b: FloatArray): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs a snippet in a fresh Node with the given extra environment and flags; returns its stdout. */
+function runChild(code: string, env: Record<string, string | undefined>, flags: string[] = []): string {
+  const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  return execFileSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: repoRoot,
+    env: childEnv as NodeJS.ProcessEnv,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+}
+
+describe('kernels: WebAssembly SIMD backend', function () {
+  const hasBuiltinLoader = typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === 'function';
+
+  before(function () {
+    // Node >= 20.16 reads kernels.wasm at module load; a failure there would silently test nothing.
+    if (hasBuiltinLoader) expect(wasmKernelsAvailable(), 'kernels.wasm did not load').to.equal(true);
+    if (!wasmKernelsAvailable()) this.skip();
+  });
+
+  afterEach(function () {
+    setKernelBackend('wasm');
+  });
+
+  describe('gemm vs reference', function () {
+    // Edges of the 4x8 (f32) / 4x4 (f64) micro-tiles, of KC = 256 (equal slices), of MC = 128 and of NC = 4096.
+    const fixed: [number, number, number][] = [
+      [1, 1, 1], [1, 9, 3], [5, 1, 9], [4, 8, 4], [3, 5, 7], [13, 17, 19], [31, 29, 37], [64, 64, 64],
+      [5, 4099, 3], [130, 9, 257], [67, 129, 513], [300, 45, 21], [8, 8, 700], [129, 33, 1], [2, 4105, 2],
+    ];
+    for (const [name, T, tol] of dtypes) {
+      it(`${name}: fixed and random shapes, transposes, leading dimensions, offsets, accumulate`, function () {
+        const rnd = mulberry32(name === 'float32' ? 11 : 12);
+        const shapes = [...fixed];
+        for (let i = 0; i < 40; i++) shapes.push([1 + Math.floor(rnd() * 90), 1 + Math.floor(rnd() * 90), 1 + Math.floor(rnd() * 300)]);
+        for (const [M, N, K] of shapes) {
+          for (let combo = 0; combo < 16; combo++) {
+            const transA = (combo & 1) !== 0;
+            const transB = (combo & 2) !== 0;
+            const accumulate = (combo & 4) !== 0;
+            const strided = (combo & 8) !== 0;
+            // Stored shapes and row strides: a strided operand is a column range of a wider matrix.
+            const aRows = transA ? K : M, aCols = transA ? M : K;
+            const bRows = transB ? N : K, bCols = transB ? K : N;
+            const lda = aCols + (strided ? 1 + Math.floor(rnd() * 5) : 0);
+            const ldb = bCols + (strided ? Math.floor(rnd() * 40) : 0);
+            const ldc = N + (strided ? 1 + Math.floor(rnd() * 3) : 0);
+            const aOff = Math.floor(rnd() * 5), bOff = Math.floor(rnd() * 5), cOff = Math.floor(rnd() * 5);
+            const A = randomArray(T, aOff + (aRows - 1) * lda + aCols + 3, rnd);
+            const B = randomArray(T, bOff + (bRows - 1) * ldb + bCols + 3, rnd);
+            const C0 = randomArray(T, cOff + (M - 1) * ldc + N + 3, rnd);
+            // The oracle works on compact matrices: gather, multiply, scatter into a copy of C0.
+            const a = new T(M * K), b = new T(K * N), c = new T(M * N);
+            for (let r = 0; r < aRows; r++) for (let q = 0; q < aCols; q++) a[r * aCols + q] = A[aOff + r * lda + q]!;
+            for (let r = 0; r < bRows; r++) for (let q = 0; q < bCols; q++) b[r * bCols + q] = B[bOff + r * ldb + q]!;
+            for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) c[i * N + j] = C0[cOff + i * ldc + j]!;
+            gemmReference(transA, transB, M, N, K, a, 0, b, 0, c, 0, accumulate);
+            const want = C0.slice();
+            for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[cOff + i * ldc + j] = c[i * N + j]!;
+
+            const got = C0.slice();
+            expect(gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, got, cOff, ldc, accumulate)).to.equal(true);
+            const e = relErr(got, want);
+            if (!(e <= tol)) expect.fail(`${name} M=${M} N=${N} K=${K} tA=${transA} tB=${transB} acc=${accumulate} lda=${lda} ldb=${ldb} ldc=${ldc}: rel err ${e}`);
+          }
+        }
+      });
+    }
+
+    it('a 1024-cube product matches the reference within float32 tolerance', function () {
+      const rnd = mulberry32(5);
+      const n = 1024;
+      const A = randomArray(Float32Array, n * n, rnd);
+      const B = randomArray(Float32Array, n * n, rnd);
+      const want = new Float32Array(n * n);
+      // Reference on every 7th row only (the full oracle takes seconds): rows are independent.
+      const got = new Float32Array(n * n);
+      gemm(false, true, n, n, n, A, 0, B, 0, got, 0, false);
+      for (let i = 0; i < n; i += 7) gemmReference(false, true, 1, n, n, A, i * n, B, 0, want, i * n, false);
+      let err = 0, scale = 0;
+      for (let i = 0; i < n; i += 7) {
+        for (let j = 0; j < n; j++) {
+          scale = Math.max(scale, Math.abs(want[i * n + j]!));
+          err = Math.max(err, Math.abs(got[i * n + j]! - want[i * n + j]!));
+        }
+      }
+      expect(err / scale).to.be.at.most(1e-5);
+    });
+
+    it('propagates NaN and Inf like IEEE arithmetic', function () {
+      const M = 9, N = 11, K = 13;
+      for (const T of [Float32Array, Float64Array]) {
+        const A = new T(M * K).fill(1);
+        const B = new T(K * N).fill(1);
+        A[2 * K + 3] = NaN;
+        B[5 * N + 7] = Infinity;
+        const C = new T(M * N);
+        expect(gemmWasm(false, false, M, N, K, A, 0, K, B, 0, N, C, 0, N, false)).to.equal(true);
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            const v = C[i * N + j]!;
+            if (i === 2) expect(v, `row 2 col ${j}`).to.be.NaN;
+            else if (j === 7) expect(v).to.equal(Infinity);
+            else expect(v).to.equal(K);
+          }
+        }
+      }
+    });
+  });
+
+  describe('conv2d vs reference', function () {
+    function geometry(
+      N: number, C: number, H: number, W: number, O: number, KH: number, KW: number,
+      s: [number, number], p: [number, number], d: [number, number], groups: number,
+    ): ConvGeometry {
+      const OH = Math.floor((H + 2 * p[0] - d[0] * (KH - 1) - 1) / s[0]) + 1;
+      const OW = Math.floor((W + 2 * p[1] - d[1] * (KW - 1) - 1) / s[1]) + 1;
+      return { N, C, H, W, O, KH, KW, OH, OW, strideH: s[0], strideW: s[1], padH: p[0], padW: p[1], dilH: d[0], dilW: d[1], groups };
+    }
+
+    const fixed: ConvGeometry[] = [
+      geometry(2, 6, 9, 7, 4, 1, 1, [1, 1], [0, 0], [1, 1], 1), // pointwise: direct GEMM
+      geometry(3, 6, 5, 8, 9, 1, 1, [1, 1], [0, 0], [2, 2], 3), // pointwise, grouped
+      geometry(2, 5, 9, 9, 3, 1, 1, [2, 2], [0, 0], [1, 1], 1), // 1x1 but strided: im2col
+      geometry(1, 3, 4, 4, 2, 1, 1, [1, 1], [1, 1], [1, 1], 1), // 1x1 but padded: im2col
+      geometry(2, 4, 11, 13, 5, 3, 5, [1, 1], [1, 2], [1, 1], 1), // odd 3x5 kernel
+      geometry(2, 6, 12, 10, 6, 3, 3, [2, 1], [1, 0], [2, 1], 2),
+      geometry(1, 8, 10, 10, 8, 3, 3, [1, 1], [1, 1], [1, 1], 8), // depthwise
+      geometry(1, 3, 6, 6, 2, 6, 6, [1, 1], [0, 0], [1, 1], 1), // kernel covers the whole image
+      geometry(1, 2, 5, 5, 2, 3, 3, [3, 3], [2, 2], [1, 1], 1), // some output rows see only padding
+      geometry(1, 2, 4, 4, 3, 3, 3, [1, 1], [4, 4], [1, 1], 1), // padding wider than the kernel
+      geometry(1, 16, 9, 9, 32, 3, 3, [1, 1], [1, 1], [1, 1], 1),
+      geometry(2, 12, 17, 19, 20, 3, 3, [1, 1], [1, 1], [1, 1], 1), // every micro-tile edge of the GEMMs
+      geometry(1, 40, 130, 130, 3, 3, 5, [1, 1], [1, 2], [1, 1], 1), // over the column cap: 5 bands
+      geometry(1, 40, 140, 70, 2, 3, 5, [2, 1], [1, 2], [2, 1], 1), // banded with stride and dilation
+      geometry(2, 64, 14, 14, 64, 3, 3, [1, 1], [1, 1], [1, 1], 1), // a ResNet-shaped layer
+      geometry(1, 3, 32, 32, 16, 7, 7, [2, 2], [3, 3], [1, 1], 1), // a stem
+    ];
+
+    function randomGeometry(rnd: () => number): ConvGeometry {
+      const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+      for (;;) {
+        const groups = int(1, 3);
+        const KH = int(1, 5), KW = int(1, 5);
+        const g = geometry(
+          int(1, 3), groups * int(1, 6), int(1, 16), int(1, 16), groups * int(1, 10), KH, KW,
+          [int(1, 3), int(1, 3)], [int(0, 3), int(0, 3)], [int(1, 3), int(1, 3)], groups,
+        );
+        if (g.OH >= 1 && g.OW >= 1) return g;
+      }
+    }
+
+    for (const [name, T, tol] of dtypes) {
+      it(`${name}: forward, backward-input and backward-weight on strides, paddings, dilations and groups`, function () {
+        const rnd = mulberry32(name === 'float32' ? 13 : 14);
+        const geoms = [...fixed];
+        for (let i = 0; i < 60; i++) geoms.push(randomGeometry(rnd));
+        for (const g of geoms) {
+          const xs = g.N * g.C * g.H * g.W;
+          const ws = g.O * (g.C / g.groups) * g.KH * g.KW;
+          const ys = g.N * g.O * g.OH * g.OW;
+          const x = randomArray(T, xs, rnd);
+          const w = randomArray(T, ws, rnd);
+          const gy = randomArray(T, ys, rnd);
+          const tag = `${name} ${JSON.stringify(g)}`;
+          // Outputs start as garbage: every kernel must overwrite, never accumulate into, its output.
+          const check = (size: number, fast: (out: FloatArray) => boolean, ref: (out: FloatArray) => void, what: string) => {
+            const want = new T(size);
+            ref(want);
+            const got = randomArray(T, size, rnd);
+            expect(fast(got)).to.equal(true);
+            const e = relErr(got, want);
+            if (!(e <= tol)) expect.fail(`${what} ${tag}: rel err ${e}`);
+          };
+          check(ys, (y) => conv2dForwardWasm(x, w, y, g), (y) => conv2dForwardReference(x, w, y, g), 'forward');
+          check(xs, (gx) => conv2dBackwardInputWasm(gy, w, gx, g), (gx) => conv2dBackwardInputReference(gy, w, gx, g), 'backward-input');
+          check(ws, (gw) => conv2dBackwardWeightWasm(x, gy, gw, g), (gw) => conv2dBackwardWeightReference(x, gy, gw, g), 'backward-weight');
+        }
+      });
+    }
+  });
+
+  describe('backend switch', function () {
+    const rnd = mulberry32(21);
+    const M = 37, N = 45, K = 53;
+    const A = randomArray(Float32Array, M * K, rnd);
+    const B = randomArray(Float32Array, K * N, rnd);
+
+    it("setKernelBackend('ts') routes gemm and conv to the TypeScript kernels, 'wasm' back to WebAssembly", function () {
+      const viaTs = new Float32Array(M * N);
+      gemmPacked(false, false, M, N, K, A, 0, B, 0, viaTs, 0, false);
+      const viaWasm = new Float32Array(M * N);
+      gemmWasm(false, false, M, N, K, A, 0, K, B, 0, N, viaWasm, 0, N, false);
+      // The two accumulate differently (doubles in TS, float32 lanes in wasm), so the bits tell which ran.
+      expect(sameBits(viaTs, viaWasm)).to.equal(false);
+
+      setKernelBackend('ts');
+      expect(getKernelBackend()).to.equal('ts');
+      expect(wasmKernelsActive()).to.equal(false);
+      const c1 = new Float32Array(M * N);
+      gemm(false, false, M, N, K, A, 0, B, 0, c1, 0, false);
+      expect(sameBits(c1, viaTs)).to.equal(true);
+
+      setKernelBackend('wasm');
+      expect(getKernelBackend()).to.equal('wasm');
+      const c2 = new Float32Array(M * N);
+      gemmStrided(false, false, M, N, K, A, 0, K, B, 0, N, c2, 0, N, false);
+      expect(sameBits(c2, viaWasm)).to.equal(true);
+
+      const g: ConvGeometry = { N: 1, C: 8, H: 12, W: 12, O: 16, KH: 3, KW: 3, OH: 12, OW: 12, strideH: 1, strideW: 1, padH: 1, padW: 1, dilH: 1, dilW: 1, groups: 1 };
+      const x = randomArray(Float32Array, 8 * 144, rnd);
+      const w = randomArray(Float32Array, 16 * 72, rnd);
+      const yWasm = new Float32Array(16 * 144);
+      conv2dForwardWasm(x, w, yWasm, g);
+      const y1 = new Float32Array(16 * 144);
+      conv2dForward(x, w, y1, g);
+      expect(sameBits(y1, yWasm)).to.equal(true);
+      setKernelBackend('ts');
+      const y2 = new Float32Array(16 * 144);
+      conv2dForward(x, w, y2, g);
+      expect(sameBits(y2, yWasm)).to.equal(false);
+      expect(relErr(y2, yWasm)).to.be.at.most(1e-5);
+    });
+
+    it('rejects an unknown backend name', function () {
+      expect(() => setKernelBackend('gpu' as never)).to.throw(TypeError);
+      expect(getKernelBackend()).to.equal('wasm');
+    });
+
+    it('keeps the loaded kernels when handed bytes that are not a kernel module', function () {
+      expect(initWasmKernels(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))).to.equal(false);
+      expect(initWasmKernels(new Uint8Array([1, 2, 3]))).to.equal(false);
+      expect(getKernelBackend()).to.equal('wasm');
+    });
+
+    it('reloads from bytes (the browser path) and keeps computing the same results', function () {
+      const bytes = readFileSync(new URL('../engine/kernels/wasm/kernels.wasm', import.meta.url));
+      expect(initWasmKernels(bytes)).to.equal(true);
+      const c = new Float32Array(M * N);
+      gemm(false, false, M, N, K, A, 0, B, 0, c, 0, false);
+      const again = new Float32Array(M * N);
+      gemmWasm(false, false, M, N, K, A, 0, K, B, 0, N, again, 0, N, false);
+      expect(sameBits(c, again)).to.equal(true);
+    });
+
+    const probe = [
+      "import { gemm, getKernelBackend } from './engine/kernels/gemm.js';",
+      'const c = new Float32Array(64 * 64);',
+      'gemm(false, false, 64, 64, 64, new Float32Array(64 * 64).fill(1), 0, new Float32Array(64 * 64).fill(2), 0, c, 0, false);',
+      'console.log(getKernelBackend() + " " + c[0] + " " + c[4095]);',
+    ].join('\n');
+
+    it('LRP_TAPE_KERNELS=ts forces TypeScript in a fresh process; unset, WebAssembly loads', function () {
+      this.timeout(60000);
+      expect(runChild(probe, { LRP_TAPE_KERNELS: 'ts' })).to.equal('ts 128 128');
+      expect(runChild(probe, { LRP_TAPE_KERNELS: undefined })).to.equal(hasBuiltinLoader ? 'wasm 128 128' : 'ts 128 128');
+    });
+
+    it('falls back silently to TypeScript where WebAssembly is missing', function () {
+      this.timeout(60000);
+      // --jitless removes the WebAssembly global altogether.
+      expect(runChild(probe, { LRP_TAPE_KERNELS: undefined }, ['--jitless'])).to.equal('ts 128 128');
+    });
+  });
+});
