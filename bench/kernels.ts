@@ -1,13 +1,16 @@
 /**
  * GFLOP/s of the fast kernels (engine/kernels/gemm.ts, conv.ts) against the reference oracle
- * (engine/kernels/reference.ts), single-threaded.
+ * (engine/kernels/reference.ts), single-threaded; the fast kernels run on the TypeScript and/or
+ * the WebAssembly SIMD kernel set (engine/kernels/wasm/).
  *
  *   node --import tsx bench/kernels.ts [--quick] [--runs N] [--reference-max 512] [--f64] [--json]
+ *                                      [--backends ts,wasm]
  *
- * runKernelBench() returns the same numbers for bench/run.ts to fold into its report.
+ * runKernelBench() returns the same numbers for bench/run.ts to fold into its report; by default
+ * it times the kernel set in use (getKernelBackend()), the command line times both.
  */
 import { fileURLToPath } from 'node:url';
-import { gemm, type FloatArray } from '../engine/kernels/gemm.js';
+import { gemm, getKernelBackend, setKernelBackend, wasmKernelsAvailable, type FloatArray, type KernelBackend } from '../engine/kernels/gemm.js';
 import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
 import {
   gemmReference,
@@ -31,6 +34,11 @@ export interface KernelBenchOptions {
   dtypes?: ('float32' | 'float64')[];
   /** Progress lines go here; default silent. */
   log?: (line: string) => void;
+  /**
+   * Kernel sets to time the fast kernels on, each its own 'fast' row (tagged `backend`). Default:
+   * the one in use, getKernelBackend(). 'wasm' is skipped when the WebAssembly kernels are not loaded.
+   */
+  backends?: KernelBackend[];
 }
 
 export interface KernelBenchResult {
@@ -45,6 +53,8 @@ export interface KernelBenchResult {
   minMs: number;
   runs: number;
   gflops: number;
+  /** Which kernel set ran a 'fast' row: 'ts' (TypeScript) or 'wasm' (WebAssembly SIMD). */
+  backend?: KernelBackend;
 }
 
 function time(fn: () => void, warmup: number, runs: number): { median: number; min: number } {
@@ -80,12 +90,27 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
   const refConv = options.referenceConv ?? true;
   const log = options.log ?? (() => {});
   const results: KernelBenchResult[] = [];
+  const inUse = getKernelBackend();
+  const backends = (options.backends ?? [inUse]).filter((b, i, all) => all.indexOf(b) === i);
+  for (const b of backends) if (b === 'wasm' && !wasmKernelsAvailable()) log('wasm kernels not loaded: timing the TypeScript kernels only');
+  const fastBackends = backends.filter((b) => b === 'ts' || wasmKernelsAvailable());
 
   const record = (dtype: 'float32' | 'float64', op: string, impl: 'fast' | 'reference', shape: string, flops: number, fn: () => void) => {
-    const { median, min } = time(fn, warmup, runs);
-    const r: KernelBenchResult = { op, impl, dtype, shape, flops, medianMs: median, minMs: min, runs, gflops: flops / median / 1e6 };
-    results.push(r);
-    log(`${dtype} ${op.padEnd(24)} ${impl.padEnd(9)} ${shape.padEnd(30)} ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  (median ${median.toFixed(1)} ms)`);
+    for (const backend of impl === 'fast' ? fastBackends : [undefined]) {
+      if (backend !== undefined) setKernelBackend(backend);
+      let timed: { median: number; min: number };
+      try {
+        timed = time(fn, warmup, runs);
+      } finally {
+        if (backend !== undefined && wasmKernelsAvailable()) setKernelBackend(inUse);
+      }
+      const { median, min } = timed;
+      const r: KernelBenchResult = { op, impl, dtype, shape, flops, medianMs: median, minMs: min, runs, gflops: flops / median / 1e6 };
+      if (backend !== undefined) r.backend = backend;
+      results.push(r);
+      const label = backend === undefined ? impl : `${impl}/${backend}`;
+      log(`${dtype} ${op.padEnd(24)} ${label.padEnd(9)} ${shape.padEnd(30)} ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  (median ${median.toFixed(1)} ms)`);
+    }
   };
 
   for (const dtype of options.dtypes ?? ['float32']) {
@@ -135,7 +160,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quick = args.includes('--quick');
   const f64 = args.includes('--f64');
   const json = args.includes('--json');
+  const backendsArg = arg('--backends');
+  const backends = (backendsArg ?? 'ts,wasm').split(',').map((b) => b.trim()) as KernelBackend[];
+  for (const b of backends) if (b !== 'ts' && b !== 'wasm') throw new Error(`--backends: unknown kernel set '${b}' (ts, wasm)`);
   const results = runKernelBench({
+    backends,
     gemmSizes: quick ? [256, 512] : undefined,
     runs: arg('--runs') !== undefined ? Number(arg('--runs')) : quick ? 3 : 5,
     referenceMaxSize: arg('--reference-max') !== undefined ? Number(arg('--reference-max')) : undefined,
@@ -148,7 +177,17 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       .filter((r) => r.impl === 'fast')
       .map((f) => [f, results.find((r) => r.impl === 'reference' && r.dtype === f.dtype && r.op === f.op && r.shape === f.shape)] as const)
       .filter(([, r]) => r !== undefined)
-      .map(([f, r]) => `${f.dtype} ${f.op} ${f.shape}: ${(f.gflops / r!.gflops).toFixed(1)}x`);
+      .map(([f, r]) => `${f.dtype} ${f.op} ${f.shape}${f.backend ? ` (${f.backend})` : ''}: ${(f.gflops / r!.gflops).toFixed(1)}x`);
     console.log(`\nspeed-up over reference: ${speedups.join('; ')}`);
+    // One line per problem with a column per kernel set (GFLOP/s of the median run).
+    const keys = [...new Set(results.map((r) => `${r.dtype}|${r.op}|${r.shape}`))];
+    const cell = (v: KernelBenchResult | undefined) => (v ? v.gflops.toFixed(2) : '-').padStart(9);
+    console.log(`\n${'dtype'.padEnd(8)} ${'op'.padEnd(23)} ${'shape'.padEnd(28)} ${'reference'.padStart(9)} ${'ts'.padStart(9)} ${'wasm'.padStart(9)}  (GFLOP/s)`);
+    for (const key of keys) {
+      const [dtype, op, shape] = key.split('|') as [string, string, string];
+      const pick = (impl: string, backend?: string) =>
+        results.find((r) => r.dtype === dtype && r.op === op && r.shape === shape && r.impl === impl && r.backend === backend);
+      console.log(`${dtype.padEnd(8)} ${op.padEnd(23)} ${shape.padEnd(28)} ${cell(pick('reference'))} ${cell(pick('fast', 'ts'))} ${cell(pick('fast', 'wasm'))}`);
+    }
   }
 }
