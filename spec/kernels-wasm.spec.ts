@@ -16,6 +16,7 @@ import {
   conv2dBackwardInputWasm,
   conv2dBackwardWeightWasm,
   initWasmKernels,
+  setWasmGemmBlockElements,
   wasmKernelsActive,
   wasmKernelsAvailable,
 } from '../engine/kernels/wasm/index.js';
@@ -131,6 +132,30 @@ describe('kernels: WebAssembly SIMD backend', function () {
             const e = relErr(got, want);
             if (!(e <= tol)) expect.fail(`${name} M=${M} N=${N} K=${K} tA=${transA} tB=${transB} acc=${accumulate} lda=${lda} ldb=${ldb} ldc=${ldc}: rel err ${e}`);
           }
+        }
+      });
+    }
+
+    for (const [name, T, tol] of dtypes) {
+      it(`${name}: products larger than one block run as M, N and K blocks (accumulating over K)`, function () {
+        const rnd = mulberry32(name === 'float32' ? 15 : 16);
+        const prev = setWasmGemmBlockElements(4096); // K blocks of 64
+        try {
+          const shapes: [number, number, number][] = [[1, 300, 200], [300, 1, 200], [70, 90, 150], [3, 2000, 5], [2000, 3, 7], [45, 61, 64], [129, 257, 65]];
+          for (const [M, N, K] of shapes) {
+            for (let combo = 0; combo < 8; combo++) {
+              const transA = (combo & 1) !== 0, transB = (combo & 2) !== 0, accumulate = (combo & 4) !== 0;
+              const A = randomArray(T, M * K + 2, rnd), B = randomArray(T, K * N + 2, rnd), C0 = randomArray(T, M * N + 3, rnd);
+              const want = C0.slice();
+              gemmReference(transA, transB, M, N, K, A, 1, B, 2, want, 3, accumulate);
+              const got = C0.slice();
+              expect(gemmWasm(transA, transB, M, N, K, A, 1, transA ? M : K, B, 2, transB ? K : N, got, 3, N, accumulate)).to.equal(true);
+              const e = relErr(got, want);
+              if (!(e <= tol)) expect.fail(`${name} M=${M} N=${N} K=${K} tA=${transA} tB=${transB} acc=${accumulate}: rel err ${e}`);
+            }
+          }
+        } finally {
+          setWasmGemmBlockElements(prev);
         }
       });
     }

@@ -238,11 +238,101 @@ function copyOut(mem: FloatArray, src: number, rows: number, cols: number, dst: 
 // GEMM
 
 /**
+ * Operand elements one GEMM block may copy into linear memory (32 MiB of float32). Bigger products
+ * (a VGG classifier's 25088 x 4096 weight, say) run as several blocks, so linear memory, which never
+ * shrinks, stays bounded while each large operand is still copied about once.
+ */
+let gemmBlockElements = 1 << 23;
+
+/**
+ * Sets the per-block operand budget of the WebAssembly GEMM (elements) and returns the previous
+ * one. For specs that exercise the blocked path on small products; there is no need to tune it.
+ */
+export function setWasmGemmBlockElements(elements: number): number {
+  const prev = gemmBlockElements;
+  gemmBlockElements = Math.max(64, Math.floor(elements));
+  return prev;
+}
+
+/**
  * gemmStrided through WebAssembly: C[M,N] (+)= op(A) op(B) with row strides lda, ldb, ldc.
- * The caller (gemm.ts) has checked dtypes and M, N > 0. Returns false when linear memory cannot
- * hold the operands, in which case nothing was written.
+ * The caller (gemm.ts) has checked dtypes. Returns false when linear memory cannot hold even one
+ * block, in which case nothing was written.
  */
 export function gemmWasm(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: FloatArray,
+  aOff: number,
+  lda: number,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  accumulate: boolean,
+): boolean {
+  if (M <= 0 || N <= 0) return true;
+  if (K <= 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+    return true;
+  }
+  // K is split (accumulating) only when it alone would crowd out the M and N blocks.
+  const kb = Math.min(K, gemmBlockElements >> 6);
+  let mb = M;
+  let nb = N;
+  while (mb * kb + kb * nb + mb * nb > gemmBlockElements) {
+    if (kb * nb >= mb * kb) nb = Math.ceil(nb / 2);
+    else mb = Math.ceil(mb / 2);
+  }
+  if (mb === M && nb === N && kb === K) {
+    return gemmBlock(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+  }
+  // Reserve the largest block's memory up front, so that a failure leaves C untouched.
+  if (!gemmBlockFits(C instanceof Float32Array, mb, nb, kb)) return false;
+  for (let i0 = 0; i0 < M; i0 += mb) {
+    const m = Math.min(mb, M - i0);
+    for (let j0 = 0; j0 < N; j0 += nb) {
+      const n = Math.min(nb, N - j0);
+      for (let k0 = 0; k0 < K; k0 += kb) {
+        const k = Math.min(kb, K - k0);
+        const a0 = transA ? aOff + k0 * lda + i0 : aOff + i0 * lda + k0;
+        const b0 = transB ? bOff + j0 * ldb + k0 : bOff + k0 * ldb + j0;
+        gemmBlock(transA, transB, m, n, k, A, a0, lda, B, b0, ldb, C, cOff + i0 * ldc + j0, ldc, accumulate || k0 > 0);
+      }
+    }
+  }
+  return true;
+}
+
+interface GemmBlockLayout {
+  pA: number;
+  pB: number;
+  pC: number;
+  pW: number;
+  top: number;
+}
+
+function gemmBlockLayout(single: boolean, M: number, N: number, K: number): GemmBlockLayout {
+  const S = single ? 4 : 8;
+  const pA = heapBase;
+  const pB = align(pA + M * K * S);
+  const pC = align(pB + K * N * S);
+  const pW = align(pC + M * N * S);
+  const scratch = single ? kernels!.gemmScratchBytesF32(M, N, K) : kernels!.gemmScratchBytesF64(M, N, K);
+  return { pA, pB, pC, pW, top: pW + scratch };
+}
+
+function gemmBlockFits(single: boolean, M: number, N: number, K: number): boolean {
+  return reserve(gemmBlockLayout(single, M, N, K).top);
+}
+
+/** One GEMM whose operands all fit in linear memory: copy in, multiply, copy out. */
+function gemmBlock(
   transA: boolean,
   transB: boolean,
   M: number,
@@ -266,12 +356,8 @@ export function gemmWasm(
   const aCols = transA ? M : K;
   const bRows = transB ? N : K;
   const bCols = transB ? K : N;
-  const pA = heapBase;
-  const pB = align(pA + aRows * aCols * S);
-  const pC = align(pB + bRows * bCols * S);
-  const pW = align(pC + M * N * S);
-  const scratch = single ? k.gemmScratchBytesF32(M, N, K) : k.gemmScratchBytesF64(M, N, K);
-  if (!reserve(pW + scratch)) return false;
+  const { pA, pB, pC, pW, top } = gemmBlockLayout(single, M, N, K);
+  if (!reserve(top)) return false;
   const mem = viewFor(C);
   copyIn(A, aOff, lda, aRows, aCols, mem, pA / S);
   copyIn(B, bOff, ldb, bRows, bCols, mem, pB / S);
