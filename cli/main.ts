@@ -1,0 +1,199 @@
+/**
+ * `lrp-tape`: explain a model's decision, list what the library knows, run the reference cases,
+ * run the demo. `run(argv)` returns the exit status (0 ok, 1 internal error or failed cases,
+ * 2 bad input); `cli/bin.js` and `node --import tsx cli/main.ts` both call it.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { CMAPS, DEFAULT_CMAP } from '../image/index.js';
+import { ATTRIBUTORS, BUILDER_NAMES } from './names.js';
+import { CliError, EXIT_BAD_INPUT, reportError } from './errors.js';
+import { progressBars } from './progress.js';
+import type { ExplainOptions } from './explain.js';
+
+// Command implementations load on use, so `--help` and usage errors answer without loading the engine.
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export interface RunIO {
+  stdout?: (line: string) => void;
+  stderr?: (line: string) => void;
+}
+
+/** The commander program; `io` redirects its output (tests). Actions set `status`. */
+export function buildProgram(io: RunIO = {}): { program: Command; status: () => number } {
+  const out = io.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const err = io.stderr ?? ((l: string) => process.stderr.write(`${l}\n`));
+  let status = 0;
+  const guard = async (name: string, fn: () => Promise<number | void>) => {
+    try {
+      status = (await fn()) ?? 0;
+    } catch (e) {
+      status = reportError(name, e, err);
+    }
+  };
+
+  const program = new Command('lrp-tape')
+    .description('Layer-wise Relevance Propagation on a reverse-mode autograd tape (zennit semantics, exact double backward).')
+    .version(version())
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => out(s.replace(/\n$/, '')), writeErr: (s) => err(s.replace(/\n$/, '')) })
+    .exitOverride();
+
+  program
+    .command('explain')
+    .description('explain a model\'s output for one input: relevance tensor, heatmap PNG and a summary')
+    .requiredOption('-m, --model <name|file.json>', `a builder (${BUILDER_NAMES.join(', ')}) or a model-spec JSON file (FORMAT.md)`)
+    .option('-w, --weights <file.safetensors>', 'state dict with PyTorch names (required)')
+    .option('--weights-prefix <prefix>', "use only tensors whose name starts with this prefix, stripped (e.g. 'param/' for reference cases)")
+    .requiredOption('-i, --input <file>', 'a PNG image, or a safetensors file with the input tensor ([C,H,W], [N,C,H,W], [F] or [N,F])')
+    .option('--input-key <name>', "tensor to use from a safetensors input (default: 'input', or the only tensor)")
+    .option('--size <HxW>', 'resize a PNG input to HxW (or N for NxN) before normalising; default: keep its size')
+    .option('--mean <r,g,b>', 'per-channel mean subtracted from a PNG input (default ImageNet: 0.485,0.456,0.406)')
+    .option('--std <r,g,b>', 'per-channel std a PNG input is divided by (default ImageNet: 0.229,0.224,0.225)')
+    .option('-c, --composite <name>', "composite (see 'lrp-tape composites'); 'gradient' for the plain gradient", 'epsilon_plus_flat')
+    .option('-a, --arg <key=value>', 'composite argument, repeatable (numbers and JSON parsed: --arg epsilon=0.25 --arg low=-2.2)', collect, [])
+    .option('--canonizer <name>', "canonizer, repeatable (e.g. resnet, sequential_merge_batchnorm)", collect, [])
+    .option('-t, --target <K>', 'class to explain (default: the top class of each input)')
+    .option('--times-output', 'seed with output * one-hot (relevance in logit units) instead of the one-hot')
+    .addOption(new Option('--attributor <name>', 'how to attribute').choices([...ATTRIBUTORS]).default('gradient'))
+    .option('--window <n>', 'occlusion window (pixels)', undefined)
+    .option('--stride <n>', 'occlusion stride (default: the window)')
+    .option('--n-iter <n>', 'samples of integrated_gradients / smoothgrad (default 20)')
+    .option('--noise-level <x>', 'smoothgrad noise level (default 0.1)')
+    .option('-o, --out <heatmap.png>', 'write the relevance heatmap (channels summed, symmetric normalisation)')
+    .option('-r, --relevance <out.safetensors>', "write the relevance tensor ('relevance') and the output ('output')")
+    .option('--cmap <name|CMSL>', `colour map: ${Object.keys(CMAPS).join(', ')}, or zennit CMSL source`, DEFAULT_CMAP)
+    .option('--level <x>', "zennit's palette level (>1 saturates earlier)", '1')
+    .addOption(new Option('--dtype <dtype>', 'compute in this dtype').choices(['float32', 'float64']).default('float32'))
+    .option('--ledger', 'print the relevance ledger: per layer, relevance arriving, passed on and absorbed (bias, stabilizer)')
+    .option('--no-progress', 'no progress bar (bars are shown only on a terminal, never under CI)')
+    .action((opts: ExplainOptions & { progress: boolean }) =>
+      guard('explain', async () => {
+        const { explainCommand } = await import('./explain.js');
+        explainCommand(opts, { stdout: out, progress: progressBars(opts.progress) });
+      }),
+    );
+
+  program
+    .command('composites')
+    .description('list the composites, rules and canonizers, one line each')
+    .action(() =>
+      guard('composites', async () => {
+        const { describeComposites } = await import('../composites/index.js');
+        const { describeRules } = await import('../rules/index.js');
+        const { describeCanonizers } = await import('../canonizers/index.js');
+        const comps = describeComposites();
+        const rules = describeRules();
+        const canons = describeCanonizers();
+        const w = Math.max(...[...comps, ...rules, ...canons].map((d) => d.name.length)) + 2;
+        const pad = (s: string, n: number) => s.padEnd(n);
+        out('composites:');
+        for (const c of comps) out(`  ${pad(c.name, w)}${c.doc}${c.keys.length ? ` (args: ${c.keys.join(', ')})` : ''}`);
+        out(`  ${pad('gradient', w)}no composite: the plain gradient`);
+        out('rules:');
+        for (const r of rules) out(`  ${pad(r.name, w)}${r.doc}${r.keys.length ? ` (args: ${r.keys.join(', ')})` : ''}`);
+        out('canonizers:');
+        for (const c of canons) out(`  ${pad(c.name, w)}${c.doc}`);
+      }),
+    );
+
+  program
+    .command('conformance')
+    .description('run the zennit reference cases (a directory or one .safetensors case file)')
+    .argument('[dir]', 'cases to run (default: spec/fixtures/zennit)')
+    .action((dir: string | undefined) =>
+      guard('conformance', async () => {
+        const { conformanceCommand } = await import('./conformance-main.js');
+        return conformanceCommand(dir);
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('train a plain and an explanation-guided CNN on shapes with a decoy patch; write an HTML report')
+    .option('-c, --composite <name>', 'composite for the explanations and the penalty', 'epsilon_plus_flat')
+    .option('-a, --arg <key=value>', 'composite argument, repeatable', collect, [])
+    .option('--epochs <n>', 'epochs for each model', '8')
+    .option('--seed <n>', 'seed for data, initial weights and batch order', '0')
+    .option('-o, --out <dir>', 'output folder', 'demo-out')
+    .option('--lambda <x>', 'weight of the explanation penalty', '10')
+    .option('--train-size <n>', 'training images', '1200')
+    .option('--test-size <n>', 'images in each test set', '300')
+    .option('--batch-size <n>', 'mini-batch size', '32')
+    .option('--lr <x>', 'Adam learning rate', '0.003')
+    .option('--no-progress', 'no progress bars (bars are shown only on a terminal, never under CI)')
+    .action((o: Record<string, string | string[] | boolean>) =>
+      guard('demo', async () => {
+        const { runDemo } = await import('../demo/run.js');
+        const { parseArg } = await import('./explain.js');
+        const int = (k: string, min: number): number => {
+          const v = Number(o[k]);
+          if (!Number.isInteger(v) || v < min) throw new CliError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer >= ${min}, got '${String(o[k])}'`);
+          return v;
+        };
+        const num = (k: string, ok: (n: number) => boolean, what: string): number => {
+          const v = Number(o[k]);
+          if (!ok(v)) throw new CliError(`--${k} must be ${what}, got '${String(o[k])}'`);
+          return v;
+        };
+        const progress = progressBars(o.progress as boolean);
+        const m = runDemo({
+          composite: o.composite as string,
+          compositeArgs: Object.fromEntries((o.arg as string[]).map(parseArg)),
+          epochs: int('epochs', 1),
+          seed: int('seed', 0),
+          out: o.out as string,
+          lambda: num('lambda', (n) => Number.isFinite(n) && n >= 0, 'a number >= 0'),
+          trainSize: int('trainSize', 3),
+          testSize: int('testSize', 3),
+          batchSize: int('batchSize', 1),
+          lr: num('lr', (n) => Number.isFinite(n) && n > 0, 'a positive number'),
+          log: out,
+          progress,
+        });
+        const p = (v: number) => `${(100 * v).toFixed(1)}%`;
+        out('');
+        out(`                 accuracy consistent  accuracy randomised  decoy share of positive relevance`);
+        for (const [name, r] of [['plain', m.plain], ['guided', m.guided]] as const) {
+          out(`  ${name.padEnd(15)}${p(r.accuracy.consistent).padStart(19)}  ${p(r.accuracy.randomised).padStart(19)}  ${p(r.decoyShare.consistent).padStart(33)}`);
+        }
+        out('');
+        out(m.verdict.summary);
+        out(`total ${m.timings.totalSeconds.toFixed(1)} s`);
+        out(`report: ${m.files.report}`);
+        out(`metrics: ${m.files.metrics}`);
+      }),
+    );
+
+  return { program, status: () => status };
+}
+
+/** Runs the CLI on `argv` (process.argv style: node, script, args...) and returns the exit status. */
+export async function run(argv: readonly string[] = process.argv, io: RunIO = {}): Promise<number> {
+  const { program, status } = buildProgram(io);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are successes; every usage error (unknown option, missing value, bad choice) is bad input.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) return 0;
+      return EXIT_BAD_INPUT;
+    }
+    return reportError('', e, io.stderr);
+  }
+  return status();
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await run(process.argv);
+}
