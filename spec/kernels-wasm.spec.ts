@@ -81,14 +81,23 @@ function runChild(code: string, env: Record<string, string | undefined>, flags: 
 describe('kernels: WebAssembly SIMD backend', function () {
   const hasBuiltinLoader = typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === 'function';
 
+  // The suite also runs under LRP_TAPE_KERNELS=ts: whatever these tests switch, the spec files
+  // after this one get the kernel set the process started with.
+  let initial = getKernelBackend();
+
   before(function () {
     // Node >= 20.16 reads kernels.wasm at module load; a failure there would silently test nothing.
     if (hasBuiltinLoader) expect(wasmKernelsAvailable(), 'kernels.wasm did not load').to.equal(true);
     if (!wasmKernelsAvailable()) this.skip();
+    initial = getKernelBackend();
   });
 
-  afterEach(function () {
+  beforeEach(function () {
     setKernelBackend('wasm');
+  });
+
+  after(function () {
+    if (wasmKernelsAvailable()) setKernelBackend(initial);
   });
 
   describe('gemm vs reference', function () {
@@ -354,5 +363,12 @@ describe('kernels: WebAssembly SIMD backend', function () {
       // --jitless removes the WebAssembly global altogether.
       expect(runChild(probe, { LRP_TAPE_KERNELS: undefined }, ['--jitless'])).to.equal('ts 128 128');
     });
+  });
+});
+
+describe('kernels: after the WebAssembly specs', function () {
+  it('the process is back on the kernel set it started with (LRP_TAPE_KERNELS)', function () {
+    const forcedTs = process.env.LRP_TAPE_KERNELS?.trim().toLowerCase() === 'ts';
+    expect(getKernelBackend()).to.equal(forcedTs || !wasmKernelsAvailable() ? 'ts' : 'wasm');
   });
 });
