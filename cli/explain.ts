@@ -232,6 +232,8 @@ export function loadInput(o: Pick<ExplainOptions, 'input' | 'inputKey' | 'size' 
     };
   } else {
     if (/\.png$/i.test(o.input)) throw new CliError(`input '${o.input}' is not a valid PNG (bad signature)`);
+    const pngOnly = (['size', 'mean', 'std'] as const).filter((k) => o[k] !== undefined);
+    if (pngOnly.length) throw new CliError(`${pngOnly.map((k) => `--${k}`).join(', ')} appl${pngOnly.length > 1 ? 'y' : 'ies'} to PNG inputs only; '${o.input}' is a tensor file`);
     let file: ReturnType<typeof parseSafetensors>;
     try {
       file = parseSafetensors(bytes, o.input);

@@ -188,6 +188,7 @@ describe('cli: lrp-tape', function () {
       [[...base(), '-i', p('big.png'), '--size', '5x5'], /resized to 5x5\) does not fit the model/],
       [[...base(), '-i', p('big.png'), '--size', '0'], /--size must be N or HxW/],
       [[...base(), '-i', p('big.png'), '--mean', '1,2'], /--mean must be 1 or 3 comma-separated numbers/],
+      [[...base(), '-i', p('x.safetensors'), '--size', '6'], /--size applies to PNG inputs only/],
       [['explain', '-m', p('model.json'), '-w', p('renamed.safetensors'), '-i', p('x.safetensors')], /missing 1 \(0\.weight\); unexpected 1 \(conv\.weight\)/],
       [['explain', '-m', p('model.json'), '-w', p('garbage.safetensors'), '-i', p('x.safetensors')], /weights file '.*garbage\.safetensors' is not a valid safetensors file/],
       [['explain', '-m', p('model.json'), '-w', p('w.safetensors'), '--weights-prefix', 'param/', '-i', p('x.safetensors')], /holds no tensor whose name starts with 'param\/'/],
