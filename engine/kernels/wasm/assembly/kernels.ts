@@ -452,6 +452,37 @@ function ceilDiv(a: i32, b: i32): i32 {
 }
 
 /**
+ * Short row copies and clears. memory.copy / memory.fill go through a runtime call in V8, which
+ * costs more than the copy itself for the 7..224-element rows of im2col.
+ */
+function copyBytes(dst: usize, src: usize, bytes: usize): void {
+  let o: usize = 0;
+  for (; o + 32 <= bytes; o += 32) {
+    v128.store(dst + o, v128.load(src + o));
+    v128.store(dst + o, v128.load(src + o, 16), 16);
+  }
+  if (o + 16 <= bytes) {
+    v128.store(dst + o, v128.load(src + o));
+    o += 16;
+  }
+  for (; o + 4 <= bytes; o += 4) store<u32>(dst + o, load<u32>(src + o));
+}
+
+function zeroBytes(dst: usize, bytes: usize): void {
+  const z = i32x4.splat(0);
+  let o: usize = 0;
+  for (; o + 32 <= bytes; o += 32) {
+    v128.store(dst + o, z);
+    v128.store(dst + o, z, 16);
+  }
+  if (o + 16 <= bytes) {
+    v128.store(dst + o, z);
+    o += 16;
+  }
+  for (; o + 4 <= bytes; o += 4) store<u32>(dst + o, 0);
+}
+
+/**
  * col[(c*KH+kh)*KW+kw, (oh-oh0)*OW+ow] = x[c*H*W + ih*W + iw] for oh0 <= oh < oh1, zero outside
  * the image. x and col are byte addresses.
  */
@@ -474,14 +505,14 @@ function im2col<T>(
           const ih = oh * sH - pH + kh * dH;
           const r = row + <usize>((oh - oh0) * OW) * S;
           if (ih < 0 || ih >= H) {
-            memory.fill(r, 0, <usize>OW * S);
+            zeroBytes(r, <usize>OW * S);
             continue;
           }
-          if (lo > 0) memory.fill(r, 0, <usize>lo * S);
-          if (hi < OW) memory.fill(r + <usize>hi * S, 0, <usize>(OW - hi) * S);
+          if (lo > 0) zeroBytes(r, <usize>lo * S);
+          if (hi < OW) zeroBytes(r + <usize>hi * S, <usize>(OW - hi) * S);
           const xr = xc + <usize>(ih * W + iw0) * S;
           if (sW == 1) {
-            memory.copy(r + <usize>lo * S, xr + <usize>lo * S, <usize>(hi - lo) * S);
+            copyBytes(r + <usize>lo * S, xr + <usize>lo * S, <usize>(hi - lo) * S);
           } else {
             for (let ow = lo; ow < hi; ow++) store<T>(r + <usize>ow * S, load<T>(xr + <usize>(ow * sW) * S));
           }
