@@ -101,10 +101,11 @@ describe('kernels: WebAssembly SIMD backend', function () {
   });
 
   describe('gemm vs reference', function () {
-    // Edges of the 4x8 (f32) / 4x4 (f64) micro-tiles, of KC = 256 (equal slices), of MC = 128 and of NC = 4096.
+    // Edges of the 4x8 (f32) / 4x4 (f64) micro-tiles, of KC = 512 (equal slices), of MC = 64 and of NC = 4096.
     const fixed: [number, number, number][] = [
       [1, 1, 1], [1, 9, 3], [5, 1, 9], [4, 8, 4], [3, 5, 7], [13, 17, 19], [31, 29, 37], [64, 64, 64],
-      [5, 4099, 3], [130, 9, 257], [67, 129, 513], [300, 45, 21], [8, 8, 700], [129, 33, 1], [2, 4105, 2],
+      [5, 4099, 3], [130, 9, 257], [67, 129, 513], [65, 17, 1025], [300, 45, 21], [8, 8, 1100], [129, 33, 1],
+      [2, 4105, 2], [63, 8, 512],
     ];
     for (const [name, T, tol] of dtypes) {
       it(`${name}: fixed and random shapes, transposes, leading dimensions, offsets, accumulate`, function () {
