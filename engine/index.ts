@@ -15,3 +15,4 @@ export { Rng, manualSeed, defaultRng } from './random.js';
 export * from './ops/index.js';
 export * from './gradcheck.js';
 export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
+export { setKernelBackend, getKernelBackend, type KernelBackend } from './kernels/wasm/index.js';
