@@ -1,6 +1,7 @@
 import { Tensor, allocStorage } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
 import { binaryBroadcast, broadcastShapes, ternaryBroadcast } from '../kernels/broadcast.js';
+import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
 import { asTensor, emptyLike, requireFloat, type TensorLike } from './util.js';
 import { sumTo } from './reduce.js';
 
@@ -82,35 +83,36 @@ export function sign(x: Tensor): Tensor {
 
 // ---- binary with broadcasting -------------------------------------------------------------
 
-function binaryForward(name: string, f: (a: number, b: number) => number) {
+function binaryForward(name: string, f: (a: number, b: number) => number, code?: BinaryCode) {
   return (inputs: readonly Tensor[]): Tensor => {
     const [a, b] = inputs as [Tensor, Tensor];
     sameFloatDType(name, [a, b]);
     const shape = broadcastShapes(a.shape, b.shape, name);
     const out = emptyLike(a, shape);
-    binaryBroadcast(a.data, a.shape, b.data, b.shape, out.data, shape, f);
+    if (code !== undefined) binaryKernel(code, a.data, a.shape, b.data, b.shape, out.data, shape);
+    else binaryBroadcast(a.data, a.shape, b.data, b.shape, out.data, shape, f);
     return out;
   };
 }
 
 export const addOp: OpDef = {
   name: 'add',
-  forward: binaryForward('add', (a, b) => a + b),
+  forward: binaryForward('add', (a, b) => a + b, BinaryCode.Add),
   vjp: (g, { inputs: [a, b] }) => [sumTo(g, a!.shape), sumTo(g, b!.shape)],
 };
 export const subOp: OpDef = {
   name: 'sub',
-  forward: binaryForward('sub', (a, b) => a - b),
+  forward: binaryForward('sub', (a, b) => a - b, BinaryCode.Sub),
   vjp: (g, { inputs: [a, b] }) => [sumTo(g, a!.shape), sumTo(neg(g), b!.shape)],
 };
 export const mulOp: OpDef = {
   name: 'mul',
-  forward: binaryForward('mul', (a, b) => a * b),
+  forward: binaryForward('mul', (a, b) => a * b, BinaryCode.Mul),
   vjp: (g, { inputs: [a, b] }) => [a!.requiresGrad ? sumTo(mul(g, b!), a!.shape) : null, b!.requiresGrad ? sumTo(mul(g, a!), b!.shape) : null],
 };
 export const divOp: OpDef = {
   name: 'div',
-  forward: binaryForward('div', (a, b) => a / b),
+  forward: binaryForward('div', (a, b) => a / b, BinaryCode.Div),
   vjp: (g, { inputs: [a, b], output }) => [
     a!.requiresGrad ? sumTo(div(g, b!), a!.shape) : null,
     b!.requiresGrad ? sumTo(neg(div(mul(g, output), b!)), b!.shape) : null,

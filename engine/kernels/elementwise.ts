@@ -1,0 +1,111 @@
+import type { Shape } from '../tensor.js';
+import { broadcastStrides } from './broadcast.js';
+
+type Arr = Float32Array | Float64Array | Int32Array;
+
+/** Binary ops with hand-written loops (the generic path calls a closure per element, which V8 cannot inline there). */
+export const enum BinaryCode {
+  Add = 0,
+  Sub = 1,
+  Mul = 2,
+  Div = 3,
+  /** out = a, broadcast (expand). */
+  Copy = 4,
+}
+
+/**
+ * One contiguous row: out[io + k] = a[ia + k*sa] (op) b[ib + k*sb] for k < n, where each stride is
+ * 0 or 1. The switch is outside the loops, so each loop is monomorphic arithmetic.
+ */
+function row(code: BinaryCode, a: Arr, ia: number, sa: number, b: Arr, ib: number, sb: number, out: Arr, io: number, n: number): void {
+  if (sa === 1 && sb === 1) {
+    switch (code) {
+      case BinaryCode.Add: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! + b[ib + k]!; return;
+      case BinaryCode.Sub: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! - b[ib + k]!; return;
+      case BinaryCode.Mul: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! * b[ib + k]!; return;
+      case BinaryCode.Div: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! / b[ib + k]!; return;
+      case BinaryCode.Copy: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]!; return;
+    }
+  }
+  if (sa === 1 && sb === 0) {
+    const y = b[ib]!;
+    switch (code) {
+      case BinaryCode.Add: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! + y; return;
+      case BinaryCode.Sub: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! - y; return;
+      case BinaryCode.Mul: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! * y; return;
+      case BinaryCode.Div: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]! / y; return;
+      case BinaryCode.Copy: for (let k = 0; k < n; k++) out[io + k] = a[ia + k]!; return;
+    }
+  }
+  if (sa === 0 && sb === 1) {
+    const x = a[ia]!;
+    switch (code) {
+      case BinaryCode.Add: for (let k = 0; k < n; k++) out[io + k] = x + b[ib + k]!; return;
+      case BinaryCode.Sub: for (let k = 0; k < n; k++) out[io + k] = x - b[ib + k]!; return;
+      case BinaryCode.Mul: for (let k = 0; k < n; k++) out[io + k] = x * b[ib + k]!; return;
+      case BinaryCode.Div: for (let k = 0; k < n; k++) out[io + k] = x / b[ib + k]!; return;
+      case BinaryCode.Copy: for (let k = 0; k < n; k++) out[io + k] = x; return;
+    }
+  }
+  const x = a[ia]!;
+  const y = b[ib]!;
+  const v = code === BinaryCode.Add ? x + y : code === BinaryCode.Sub ? x - y : code === BinaryCode.Mul ? x * y : code === BinaryCode.Div ? x / y : x;
+  out.fill(v, io, io + n);
+}
+
+/**
+ * Collapses the broadcast index space into as few dims as possible (adjacent dims merge when both
+ * operands walk them contiguously, or both broadcast them), so the innermost row is long.
+ */
+function collapse(outShape: Shape, sa: number[], sb: number[]): { shape: number[]; sa: number[]; sb: number[] } {
+  const shape: number[] = [];
+  const ra: number[] = [];
+  const rb: number[] = [];
+  for (let i = 0; i < outShape.length; i++) {
+    const d = outShape[i]!;
+    if (d === 1) continue;
+    const last = shape.length - 1;
+    if (last >= 0 && ra[last] === sa[i]! * d && rb[last] === sb[i]! * d) {
+      shape[last] = shape[last]! * d;
+      ra[last] = sa[i]!;
+      rb[last] = sb[i]!;
+    } else {
+      shape.push(d);
+      ra.push(sa[i]!);
+      rb.push(sb[i]!);
+    }
+  }
+  if (!shape.length) return { shape: [1], sa: [0], sb: [0] };
+  return { shape, sa: ra, sb: rb };
+}
+
+/** out = a (op) b with NumPy broadcasting, through the specialised row loops. */
+export function binaryKernel(code: BinaryCode, a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape): void {
+  const size = out.length;
+  if (size === 0) return;
+  const c = collapse(outShape, broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape));
+  const n = c.shape.length;
+  const inner = c.shape[n - 1]!;
+  const ia0 = c.sa[n - 1]!;
+  const ib0 = c.sb[n - 1]!;
+  if ((ia0 === 0 || ia0 === 1) && (ib0 === 0 || ib0 === 1)) {
+    const idx = new Array<number>(n).fill(0);
+    let pa = 0;
+    let pb = 0;
+    for (let o = 0; o < size; o += inner) {
+      row(code, a, pa, ia0, b, pb, ib0, out, o, inner);
+      for (let d = n - 2; d >= 0; d--) {
+        idx[d]!++;
+        pa += c.sa[d]!;
+        pb += c.sb[d]!;
+        if (idx[d]! < c.shape[d]!) break;
+        pa -= c.sa[d]! * c.shape[d]!;
+        pb -= c.sb[d]! * c.shape[d]!;
+        idx[d] = 0;
+      }
+    }
+    return;
+  }
+  // Inner strides other than 0/1 cannot happen after collapsing a broadcast; kept for safety.
+  throw new Error(`binaryKernel: unexpected inner strides ${ia0}, ${ib0}`);
+}
