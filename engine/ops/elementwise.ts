@@ -9,7 +9,10 @@ import { sumTo } from './reduce.js';
 
 type UnaryAttrs = { p?: number; lo?: number; hi?: number };
 
-function unaryOp(name: string, f: (x: number, a: UnaryAttrs) => number, vjp: OpDef<UnaryAttrs>['vjp']): OpDef<UnaryAttrs> {
+type Loop = (src: Tensor['data'], dst: Tensor['data'], a: UnaryAttrs) => void;
+
+/** `loop`, when given, is the op's own monomorphic loop (hot ops); otherwise `f` is called per element. */
+function unaryOp(name: string, f: (x: number, a: UnaryAttrs) => number, vjp: OpDef<UnaryAttrs>['vjp'], loop?: Loop): OpDef<UnaryAttrs> {
   return {
     name,
     forward([x], attrs) {
@@ -17,16 +20,38 @@ function unaryOp(name: string, f: (x: number, a: UnaryAttrs) => number, vjp: OpD
       const out = emptyLike(x!);
       const src = x!.data;
       const dst = out.data;
-      for (let i = 0; i < src.length; i++) dst[i] = f(src[i]!, attrs);
+      if (loop) loop(src, dst, attrs);
+      else for (let i = 0; i < src.length; i++) dst[i] = f(src[i]!, attrs);
       return out;
     },
     vjp,
   };
 }
 
-export const negOp = unaryOp('neg', (x) => -x, (g) => [neg(g)]);
+const negLoop: Loop = (s, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = -s[i]!;
+};
+const reluLoop: Loop = (s, d) => {
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    d[i] = v > 0 ? v : 0;
+  }
+};
+const clampLoop: Loop = (s, d, a) => {
+  const lo = a.lo ?? -Infinity;
+  const hi = a.hi ?? Infinity;
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    d[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+};
+const expLoop: Loop = (s, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = Math.exp(s[i]!);
+};
+
+export const negOp = unaryOp('neg', (x) => -x, (g) => [neg(g)], negLoop);
 export const absOp = unaryOp('abs', Math.abs, (g, { inputs: [x] }) => [mul(g, sign(x!))]);
-export const expOp = unaryOp('exp', Math.exp, (g, { output }) => [mul(g, output)]);
+export const expOp = unaryOp('exp', Math.exp, (g, { output }) => [mul(g, output)], expLoop);
 export const logOp = unaryOp('log', Math.log, (g, { inputs: [x] }) => [div(g, x!)]);
 export const sqrtOp = unaryOp('sqrt', Math.sqrt, (g, { output }) => [div(g, mul(output, 2))]);
 export const tanhOp = unaryOp('tanh', Math.tanh, (g, { output }) => [mul(g, sub(1, mul(output, output)))]);
@@ -36,7 +61,7 @@ export const sigmoidOp = unaryOp(
   (g, { output }) => [mul(g, mul(output, sub(1, output)))],
 );
 // Non-smooth ops differentiate through a constant mask, so their second derivative is zero, never an error.
-export const reluOp = unaryOp('relu', (x) => (x > 0 ? x : 0), (g, { inputs: [x] }) => [mul(g, gt(x!, 0))]);
+export const reluOp = unaryOp('relu', (x) => (x > 0 ? x : 0), (g, { inputs: [x] }) => [mul(g, gt(x!, 0))], reluLoop);
 export const leakyReluOp = unaryOp(
   'leaky_relu',
   (x, a) => (x > 0 ? x : x * a.p!),
@@ -50,6 +75,7 @@ export const clampOp = unaryOp(
   (x, a) => Math.min(Math.max(x, a.lo ?? -Infinity), a.hi ?? Infinity),
   // PyTorch's convention: the gradient passes where lo <= x <= hi (both ends inclusive).
   (g, { inputs: [x], attrs }) => [mul(g, mul(ge(x!, attrs.lo ?? -Infinity), le(x!, attrs.hi ?? Infinity)))],
+  clampLoop,
 );
 
 export const neg = (x: Tensor): Tensor => apply(negOp, [x], {});
@@ -154,20 +180,38 @@ export const minimum = binary(minimumOp);
 
 // ---- comparisons: constant masks (1/0 in the dtype of the first float operand) ----------------
 
-function compare(name: string, f: (a: number, b: number) => boolean) {
+/** `scalarLoop` handles the common mask against a number (x > 0) without a call per element. */
+function compare(name: string, f: (a: number, b: number) => boolean, scalarLoop: (s: Tensor['data'], y: number, d: Tensor['data']) => void) {
   const fwd = binaryForward(name, (a, b) => (f(a, b) ? 1 : 0));
   return (a: TensorLike, b: TensorLike): Tensor => {
+    if (a instanceof Tensor && typeof b === 'number' && a.dtype !== 'int32') {
+      const out = emptyLike(a);
+      scalarLoop(a.data, b, out.data);
+      return out;
+    }
     const ta = a instanceof Tensor ? a : asTensor(a, b as Tensor);
     const tb = b instanceof Tensor ? b : asTensor(b, ta);
     return fwd([ta, tb]);
   };
 }
-export const gt = compare('gt', (a, b) => a > b);
-export const ge = compare('ge', (a, b) => a >= b);
-export const lt = compare('lt', (a, b) => a < b);
-export const le = compare('le', (a, b) => a <= b);
-export const eq = compare('eq', (a, b) => a === b);
-export const ne = compare('ne', (a, b) => a !== b);
+export const gt = compare('gt', (a, b) => a > b, (s, y, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = s[i]! > y ? 1 : 0;
+});
+export const ge = compare('ge', (a, b) => a >= b, (s, y, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = s[i]! >= y ? 1 : 0;
+});
+export const lt = compare('lt', (a, b) => a < b, (s, y, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = s[i]! < y ? 1 : 0;
+});
+export const le = compare('le', (a, b) => a <= b, (s, y, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = s[i]! <= y ? 1 : 0;
+});
+export const eq = compare('eq', (a, b) => a === b, (s, y, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = s[i]! === y ? 1 : 0;
+});
+export const ne = compare('ne', (a, b) => a !== b, (s, y, d) => {
+  for (let i = 0; i < s.length; i++) d[i] = s[i]! !== y ? 1 : 0;
+});
 
 export const whereOp: OpDef = {
   name: 'where',
