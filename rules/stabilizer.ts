@@ -20,6 +20,7 @@ export type StabilizerFn = (x: Tensor) => Tensor;
  */
 export function stabilize(x: Tensor, opts: StabilizerOptions = {}): Tensor {
   const epsilon = opts.epsilon ?? 1e-6;
+  if (!opts.normScale && !opts.clip) return E.stabilizeShift(x, epsilon);
   const sign = E.add(E.eq(x, 0), E.sign(x));
   let eps: Tensor | number = epsilon;
   if (opts.normScale) {

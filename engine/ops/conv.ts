@@ -4,6 +4,7 @@ import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeom
 import type { FloatArray } from '../kernels/gemm.js';
 import { emptyLike, requireFloat } from './util.js';
 import { add } from './elementwise.js';
+import { sum } from './reduce.js';
 import { reshape } from './shape.js';
 
 export type Pair = number | readonly [number, number];
@@ -52,14 +53,29 @@ function geometry(a: ConvAttrs): ConvGeometry {
  */
 export const conv2dOp: OpDef<ConvAttrs> = {
   name: 'conv2d',
-  forward([x, w], a) {
+  forward([x, w, b], a) {
     const y = emptyLike(x!, a.yShape);
     conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a));
+    // The optional bias is added into the fresh output: no second tensor and pass for `+ b`.
+    if (b) {
+      const [N, O, OH, OW] = a.yShape as [number, number, number, number];
+      const P = OH * OW;
+      const yd = y.data;
+      const bd = b.data;
+      for (let n = 0; n < N; n++) {
+        for (let o = 0; o < O; o++) {
+          const v = bd[o]!;
+          const base = (n * O + o) * P;
+          for (let p = 0; p < P; p++) yd[base + p] = yd[base + p]! + v;
+        }
+      }
+    }
     return y;
   },
-  vjp: (g, { inputs: [x, w], attrs }) => [
+  vjp: (g, { inputs: [x, w, b], attrs }) => [
     x!.requiresGrad ? apply(conv2dInputGradOp, [g, w!], attrs) : null,
     w!.requiresGrad ? apply(conv2dWeightGradOp, [x!, g], attrs) : null,
+    b?.requiresGrad ? sum(g, [0, 2, 3]) : null,
   ],
 };
 
@@ -117,8 +133,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const OW = outSize(W, KW, stride[1], padding[1], dilation[1]);
   if (OH < 1 || OW < 1) throw new ShapeError(`conv2d: input ${shapeStr(x.shape)} is smaller than the (dilated) kernel ${KH}x${KW} with padding ${padding.join('x')}`);
   const attrs: ConvAttrs = { stride, padding, dilation, groups, xShape: [...x.shape], wShape: [...weight.shape], yShape: [N, O, OH, OW] };
-  const y = apply(conv2dOp, [x, weight], attrs);
-  return bias ? add(y, reshape(bias, [1, O, 1, 1])) : y;
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new ShapeError(`conv2d: bias of shape ${shapeStr(bias.shape)} for ${O} output channels`);
+  if (bias) sameFloatDType('conv2d', [x, bias]);
+  return apply(conv2dOp, bias ? [x, weight, bias] : [x, weight], attrs);
 }
 
 export interface ConvTranspose2dOptions extends Conv2dOptions {

@@ -100,6 +100,27 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
   return y;
 }
 
+/**
+ * zennit's stabiliser in one pass: x + eps for x >= 0 (zero counts as positive), x - eps below.
+ * The shift is piecewise constant, so the VJP is the identity.
+ */
+export const stabilizeOp: OpDef<{ eps: number }> = {
+  name: 'stabilize',
+  forward([x], { eps }) {
+    requireFloat(x!, 'stabilize');
+    const out = emptyLike(x!);
+    const s = x!.data;
+    const d = out.data;
+    for (let i = 0; i < s.length; i++) {
+      const v = s[i]!;
+      d[i] = v >= 0 ? v + eps : v - eps;
+    }
+    return out;
+  },
+  vjp: (g) => [g],
+};
+export const stabilizeShift = (x: Tensor, eps: number): Tensor => apply(stabilizeOp, [x], { eps });
+
 /** +1 for x > 0, -1 for x < 0, 0 at 0 (as torch.sign); a constant, so not recorded. */
 export function sign(x: Tensor): Tensor {
   const out = emptyLike(x);
