@@ -7,6 +7,8 @@ export interface VjpContext<A> {
   readonly output: Tensor;
   readonly attrs: A;
   readonly saved: unknown;
+  /** Which inputs this backward needs a gradient for (PyTorch's needs_input_grad): skip the others. */
+  readonly needs: readonly boolean[];
 }
 
 export interface ForwardResult {
@@ -223,7 +225,8 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
         });
         continue;
       }
-      const gIn = node.op.vjp(g, { inputs: node.inputs, output: out, attrs: node.attrs, saved: node.saved });
+      const needs = node.inputs.map((t) => targets.has(t) || (t.node !== null && matters.has(t.node)));
+      const gIn = node.op.vjp(g, { inputs: node.inputs, output: out, attrs: node.attrs, saved: node.saved, needs });
       if (layer && options.onLayerGrad) options.onLayerGrad(layer, g, layerInputGradsFromNode(layer, node, gIn));
       node.inputs.forEach((t, i) => {
         const gi = gIn[i];

@@ -72,10 +72,10 @@ export const conv2dOp: OpDef<ConvAttrs> = {
     }
     return y;
   },
-  vjp: (g, { inputs: [x, w, b], attrs }) => [
-    x!.requiresGrad ? apply(conv2dInputGradOp, [g, w!], attrs) : null,
-    w!.requiresGrad ? apply(conv2dWeightGradOp, [x!, g], attrs) : null,
-    b?.requiresGrad ? sum(g, [0, 2, 3]) : null,
+  vjp: (g, { inputs: [x, w, b], attrs, needs }) => [
+    needs[0] ? apply(conv2dInputGradOp, [g, w!], attrs) : null,
+    needs[1] ? apply(conv2dWeightGradOp, [x!, g], attrs) : null,
+    b && needs[2] ? sum(g, [0, 2, 3]) : null,
   ],
 };
 
@@ -86,9 +86,9 @@ export const conv2dInputGradOp: OpDef<ConvAttrs> = {
     conv2dBackwardInput(y!.data as FloatArray, w!.data as FloatArray, x.data as FloatArray, geometry(a));
     return x;
   },
-  vjp: (h, { inputs: [y, w], attrs }) => [
-    y!.requiresGrad ? apply(conv2dOp, [h, w!], attrs) : null,
-    w!.requiresGrad ? apply(conv2dWeightGradOp, [h, y!], attrs) : null,
+  vjp: (h, { inputs: [y, w], attrs, needs }) => [
+    needs[0] ? apply(conv2dOp, [h, w!], attrs) : null,
+    needs[1] ? apply(conv2dWeightGradOp, [h, y!], attrs) : null,
   ],
 };
 
@@ -99,9 +99,9 @@ export const conv2dWeightGradOp: OpDef<ConvAttrs> = {
     conv2dBackwardWeight(x!.data as FloatArray, y!.data as FloatArray, w.data as FloatArray, geometry(a));
     return w;
   },
-  vjp: (h, { inputs: [x, y], attrs }) => [
-    x!.requiresGrad ? apply(conv2dInputGradOp, [y!, h], attrs) : null,
-    y!.requiresGrad ? apply(conv2dOp, [x!, h], attrs) : null,
+  vjp: (h, { inputs: [x, y], attrs, needs }) => [
+    needs[0] ? apply(conv2dInputGradOp, [y!, h], attrs) : null,
+    needs[1] ? apply(conv2dOp, [x!, h], attrs) : null,
   ],
 };
 

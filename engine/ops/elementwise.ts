@@ -145,32 +145,32 @@ function binaryForward(name: string, f: (a: number, b: number) => number, code?:
 export const addOp: OpDef = {
   name: 'add',
   forward: binaryForward('add', (a, b) => a + b, BinaryCode.Add),
-  vjp: (g, { inputs: [a, b] }) => [sumTo(g, a!.shape), sumTo(g, b!.shape)],
+  vjp: (g, { inputs: [a, b], needs }) => [needs[0] ? sumTo(g, a!.shape) : null, needs[1] ? sumTo(g, b!.shape) : null],
 };
 export const subOp: OpDef = {
   name: 'sub',
   forward: binaryForward('sub', (a, b) => a - b, BinaryCode.Sub),
-  vjp: (g, { inputs: [a, b] }) => [sumTo(g, a!.shape), sumTo(neg(g), b!.shape)],
+  vjp: (g, { inputs: [a, b], needs }) => [needs[0] ? sumTo(g, a!.shape) : null, needs[1] ? sumTo(neg(g), b!.shape) : null],
 };
 export const mulOp: OpDef = {
   name: 'mul',
   forward: binaryForward('mul', (a, b) => a * b, BinaryCode.Mul),
-  vjp: (g, { inputs: [a, b] }) => [a!.requiresGrad ? sumTo(mul(g, b!), a!.shape) : null, b!.requiresGrad ? sumTo(mul(g, a!), b!.shape) : null],
+  vjp: (g, { inputs: [a, b], needs }) => [needs[0] ? sumTo(mul(g, b!), a!.shape) : null, needs[1] ? sumTo(mul(g, a!), b!.shape) : null],
 };
 export const divOp: OpDef = {
   name: 'div',
   forward: binaryForward('div', (a, b) => a / b, BinaryCode.Div),
-  vjp: (g, { inputs: [a, b], output }) => [
-    a!.requiresGrad ? sumTo(div(g, b!), a!.shape) : null,
-    b!.requiresGrad ? sumTo(neg(div(mul(g, output), b!)), b!.shape) : null,
+  vjp: (g, { inputs: [a, b], output, needs }) => [
+    needs[0] ? sumTo(div(g, b!), a!.shape) : null,
+    needs[1] ? sumTo(neg(div(mul(g, output), b!)), b!.shape) : null,
   ],
 };
 export const powOp: OpDef = {
   name: 'pow',
   forward: binaryForward('pow', Math.pow),
-  vjp: (g, { inputs: [a, b], output }) => [
-    a!.requiresGrad ? sumTo(mul(g, mul(b!, pow(a!, sub(b!, 1)))), a!.shape) : null,
-    b!.requiresGrad ? sumTo(mul(g, mul(output, log(a!))), b!.shape) : null,
+  vjp: (g, { inputs: [a, b], output, needs }) => [
+    needs[0] ? sumTo(mul(g, mul(b!, pow(a!, sub(b!, 1)))), a!.shape) : null,
+    needs[1] ? sumTo(mul(g, mul(output, log(a!))), b!.shape) : null,
   ],
 };
 // Ties split the gradient evenly, as PyTorch does for maximum/minimum.

@@ -41,10 +41,10 @@ export const matmulOp: OpDef<MatmulAttrs> = {
     }
     return out;
   },
-  vjp: (g, { inputs: [a, b], attrs: { transA, transB } }) => {
-    const ga = !a!.requiresGrad ? null : transA ? mm(b!, g, transB, true) : mm(g, b!, false, !transB);
+  vjp: (g, { inputs: [a, b], attrs: { transA, transB }, needs }) => {
+    const ga = !needs[0] ? null : transA ? mm(b!, g, transB, true) : mm(g, b!, false, !transB);
     let gb: Tensor | null = null;
-    if (b!.requiresGrad) {
+    if (needs[1]) {
       if (b!.ndim === 2 && a!.ndim > 2) {
         // B was shared across the batch: fold the batch into the rows before contracting.
         const a2 = reshape(a!, [-1, a!.shape[a!.ndim - 1]!]);

@@ -201,18 +201,25 @@ export const concatOp: OpDef<{ axis: number }> = {
     let off = 0;
     for (const t of inputs) {
       const row = t.shape[axis]! * inner;
-      for (let o = 0; o < outer; o++) out.data.set(t.data.subarray(o * row, (o + 1) * row), o * rowOut + off);
+      const src = t.data;
+      const dst = out.data;
+      // Short rows (stack along the last axis) copy element-wise: a subarray per element costs more than the copy.
+      if (row < 16) {
+        for (let o = 0; o < outer; o++) for (let k = 0; k < row; k++) dst[o * rowOut + off + k] = src[o * row + k]!;
+      } else {
+        for (let o = 0; o < outer; o++) dst.set(src.subarray(o * row, (o + 1) * row), o * rowOut + off);
+      }
       off += row;
     }
     return out;
   },
-  vjp: (g, { inputs, attrs }) => {
+  vjp: (g, { inputs, attrs, needs }) => {
     let start = 0;
-    return inputs.map((t) => {
+    return inputs.map((t, i) => {
       const spec: [number?, number?][] = g.shape.map(() => [undefined, undefined]);
       spec[attrs.axis] = [start, start + t.shape[attrs.axis]!];
       start += t.shape[attrs.axis]!;
-      return t.requiresGrad ? slice(g, spec) : null;
+      return needs[i] ? slice(g, spec) : null;
     });
   },
 };
