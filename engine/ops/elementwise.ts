@@ -2,6 +2,7 @@ import { Tensor, allocStorage } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
 import { binaryBroadcast, broadcastShapes, ternaryBroadcast } from '../kernels/broadcast.js';
 import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
+import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../kernels/wasm/elementwise.js';
 import { asTensor, emptyLike, requireFloat, type TensorLike } from './util.js';
 import { sumTo } from './reduce.js';
 
@@ -31,7 +32,10 @@ function unaryOp(name: string, f: (x: number, a: UnaryAttrs) => number, vjp: OpD
 const negLoop: Loop = (s, d) => {
   for (let i = 0; i < s.length; i++) d[i] = -s[i]!;
 };
+// Above WASM_ELEMENTWISE_MIN elements relu and clamp go through the WebAssembly SIMD kernels (bitwise
+// the same results, about 10-20x faster on random-sign data); these loops are the fallback.
 const reluLoop: Loop = (s, d) => {
+  if (s.length >= WASM_ELEMENTWISE_MIN && reluKernel(s, d)) return;
   for (let i = 0; i < s.length; i++) {
     const v = s[i]!;
     d[i] = v > 0 ? v : 0;
@@ -40,6 +44,7 @@ const reluLoop: Loop = (s, d) => {
 const clampLoop: Loop = (s, d, a) => {
   const lo = a.lo ?? -Infinity;
   const hi = a.hi ?? Infinity;
+  if (s.length >= WASM_ELEMENTWISE_MIN && clampKernel(s, d, lo, hi)) return;
   for (let i = 0; i < s.length; i++) {
     const v = s[i]!;
     d[i] = v < lo ? lo : v > hi ? hi : v;

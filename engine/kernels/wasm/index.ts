@@ -45,6 +45,10 @@ interface KernelExports {
   im2colF64: Im2colFn;
   col2imF32: Im2colFn;
   col2imF64: Im2colFn;
+  clampF32: (p: Ptr, n: number, lo: number, hi: number) => void;
+  clampF64: (p: Ptr, n: number, lo: number, hi: number) => void;
+  reluF32: (p: Ptr, n: number) => void;
+  reluF64: (p: Ptr, n: number) => void;
 }
 
 type GemmFn = (
@@ -115,7 +119,7 @@ export function initWasmKernels(source: BufferSource | object): boolean {
     }
     const instance = new WA.Instance(module, { env: { abort: abortImport } });
     const exp = instance.exports as KernelExports;
-    for (const name of ['heapBase', 'gemmF32', 'gemmF64', 'im2colF32', 'im2colF64', 'col2imF32', 'col2imF64'] as const) {
+    for (const name of ['heapBase', 'gemmF32', 'gemmF64', 'im2colF32', 'im2colF64', 'col2imF32', 'col2imF64', 'clampF32', 'clampF64', 'reluF32', 'reluF64'] as const) {
       if (typeof exp[name] !== 'function') return false;
     }
     install(exp);
@@ -198,6 +202,24 @@ function reserve(top: number): boolean {
   }
   refreshViews();
   return true;
+}
+
+/** What elementwise.ts needs: the exports and views of linear memory with `bytes` bytes free from `base`. */
+export interface WasmScratch {
+  readonly exports: KernelExports;
+  readonly base: Ptr;
+  readonly f32: Float32Array;
+  readonly f64: Float64Array;
+}
+
+/**
+ * For this folder's other kernel files (elementwise.ts): null unless the WebAssembly kernels are
+ * active and linear memory can hold `bytes` bytes from the returned base (the same region the GEMM
+ * and convolutions use: no call is in flight across another).
+ */
+export function wasmScratch(bytes: number): WasmScratch | null {
+  if (kernels === null || preferred !== 'wasm' || !reserve(heapBase + bytes)) return null;
+  return { exports: kernels, base: heapBase, f32, f64 };
 }
 
 function viewFor(like: FloatArray): FloatArray {

@@ -544,3 +544,81 @@ export function col2imF64(
 export function heapBase(): usize {
   return __heap_base;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise clamp / relu, in place over n elements at p (engine/kernels/wasm/elementwise.ts).
+// Pseudo-min/max (pmax(a, b) = a < b ? b : a, pmin(a, b) = b < a ? b : a) are exactly the
+// JavaScript loops' ternaries, so results match them bit for bit: a NaN element compares false and
+// passes through unchanged, -0 stays -0 against a 0 bound. clamp assumes lo <= hi (the caller checks).
+
+/** x = x < lo ? lo : x > hi ? hi : x over f32[n] at p. */
+export function clampF32(p: usize, n: i32, lo: f32, hi: f32): void {
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  const end = p + (<usize>n << 2);
+  const end16 = p + (<usize>(n & ~15) << 2);
+  let q = p;
+  for (; q < end16; q += 64) {
+    v128.store(q, f32x4.pmin(f32x4.pmax(v128.load(q), vlo), vhi));
+    v128.store(q, f32x4.pmin(f32x4.pmax(v128.load(q, 16), vlo), vhi), 16);
+    v128.store(q, f32x4.pmin(f32x4.pmax(v128.load(q, 32), vlo), vhi), 32);
+    v128.store(q, f32x4.pmin(f32x4.pmax(v128.load(q, 48), vlo), vhi), 48);
+  }
+  for (; q < end; q += 4) {
+    const v = load<f32>(q);
+    store<f32>(q, v < lo ? lo : v > hi ? hi : v);
+  }
+}
+
+export function clampF64(p: usize, n: i32, lo: f64, hi: f64): void {
+  const vlo = f64x2.splat(lo);
+  const vhi = f64x2.splat(hi);
+  const end = p + (<usize>n << 3);
+  const end8 = p + (<usize>(n & ~7) << 3);
+  let q = p;
+  for (; q < end8; q += 64) {
+    v128.store(q, f64x2.pmin(f64x2.pmax(v128.load(q), vlo), vhi));
+    v128.store(q, f64x2.pmin(f64x2.pmax(v128.load(q, 16), vlo), vhi), 16);
+    v128.store(q, f64x2.pmin(f64x2.pmax(v128.load(q, 32), vlo), vhi), 32);
+    v128.store(q, f64x2.pmin(f64x2.pmax(v128.load(q, 48), vlo), vhi), 48);
+  }
+  for (; q < end; q += 8) {
+    const v = load<f64>(q);
+    store<f64>(q, v < lo ? lo : v > hi ? hi : v);
+  }
+}
+
+/** x = x > 0 ? x : 0 over f32[n] at p (NaN and -0 become +0, like engine/ops/elementwise.ts's reluLoop). */
+export function reluF32(p: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  const end = p + (<usize>n << 2);
+  const end16 = p + (<usize>(n & ~15) << 2);
+  let q = p;
+  for (; q < end16; q += 64) {
+    v128.store(q, f32x4.pmax(z, v128.load(q)));
+    v128.store(q, f32x4.pmax(z, v128.load(q, 16)), 16);
+    v128.store(q, f32x4.pmax(z, v128.load(q, 32)), 32);
+    v128.store(q, f32x4.pmax(z, v128.load(q, 48)), 48);
+  }
+  for (; q < end; q += 4) {
+    const v = load<f32>(q);
+    store<f32>(q, v > 0 ? v : 0);
+  }
+}
+
+export function reluF64(p: usize, n: i32): void {
+  const z = f64x2.splat(0);
+  const end = p + (<usize>n << 3);
+  const end8 = p + (<usize>(n & ~7) << 3);
+  let q = p;
+  for (; q < end8; q += 64) {
+    v128.store(q, f64x2.pmax(z, v128.load(q)));
+    v128.store(q, f64x2.pmax(z, v128.load(q, 16)), 16);
+    v128.store(q, f64x2.pmax(z, v128.load(q, 32)), 32);
+    v128.store(q, f64x2.pmax(z, v128.load(q, 48)), 48);
+  }
+  for (; q < end; q += 8) {
+    const v = load<f64>(q);
+    store<f64>(q, v > 0 ? v : 0);
+  }
+}
