@@ -16,13 +16,21 @@ const KERNEL_SETTER = /^(set|use)(kernel|kernels)(backend|set)?$/i;
 const THREAD_GETTER = /^(get)?(kernel)?(num)?threads(count)?$/i;
 const THREAD_SETTER = /^set(kernel)?(num)?threads(count)?$/i;
 /** Names tried first (the engine's own), before the patterns above. */
-const KNOWN = { kernelsGet: 'getKernelBackend', kernelsSet: 'setKernelBackend', threadsGet: 'getKernelThreads', threadsSet: 'setKernelThreads' } as const;
+const KNOWN = {
+  kernelsGet: 'getKernelBackend',
+  kernelsSet: 'setKernelBackend',
+  threadsGet: 'getKernelThreads',
+  threadsSet: 'setKernelThreads',
+  threadsStart: 'startKernelWorkers',
+} as const;
 
 interface Found {
   kernelsGet?: { name: string; fn: Fn };
   kernelsSet?: { name: string; fn: Fn };
   threadsGet?: { name: string; fn: Fn };
   threadsSet?: { name: string; fn: Fn };
+  /** Starts the worker pool and waits until it is ready (kernel calls never wait for it). */
+  threadsStart?: { name: string; fn: Fn };
 }
 
 let found: Found | null = null;
@@ -88,6 +96,9 @@ export async function configureBackend(opts: { kernels?: string; threads?: numbe
   const f = await scan();
   if (opts.kernels && f.kernelsSet) f.kernelsSet.fn(opts.kernels);
   if (opts.threads !== undefined && f.threadsSet) f.threadsSet.fn(opts.threads);
+  // Workers load in the background at the first large kernel call; start them now so that the
+  // warm-up and every timed run see the same thread count.
+  if (f.threadsStart) f.threadsStart.fn();
   let kernels: string | null = null;
   let kernelsSource = 'env LRP_TAPE_KERNELS';
   if (f.kernelsGet) {

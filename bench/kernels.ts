@@ -1,16 +1,27 @@
 /**
  * GFLOP/s of the fast kernels (engine/kernels/gemm.ts, conv.ts) against the reference oracle
- * (engine/kernels/reference.ts), single-threaded; the fast kernels run on the TypeScript and/or
- * the WebAssembly SIMD kernel set (engine/kernels/wasm/).
+ * (engine/kernels/reference.ts); the fast kernels run on the TypeScript and/or the WebAssembly SIMD
+ * kernel set (engine/kernels/wasm/), on the engine's kernel threads (engine/kernels/parallel/:
+ * --threads N, default the engine's default; the reference is always single-threaded).
  *
  *   node --import tsx bench/kernels.ts [--quick] [--runs N] [--reference-max 512] [--f64] [--json]
- *                                      [--backends ts,wasm]
+ *                                      [--backends ts,wasm] [--threads N]
  *
  * runKernelBench() returns the same numbers for bench/run.ts to fold into its report; by default
  * it times the kernel set in use (getKernelBackend()), the command line times both.
  */
 import { fileURLToPath } from 'node:url';
-import { gemm, getKernelBackend, setKernelBackend, wasmKernelsAvailable, type FloatArray, type KernelBackend } from '../engine/kernels/gemm.js';
+import {
+  gemm,
+  getKernelBackend,
+  setKernelBackend,
+  wasmKernelsAvailable,
+  getKernelThreads,
+  setKernelThreads,
+  startKernelWorkers,
+  type FloatArray,
+  type KernelBackend,
+} from '../engine/kernels/gemm.js';
 import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
 import {
   gemmReference,
@@ -163,6 +174,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const backendsArg = arg('--backends');
   const backends = (backendsArg ?? 'ts,wasm').split(',').map((b) => b.trim()) as KernelBackend[];
   for (const b of backends) if (b !== 'ts' && b !== 'wasm') throw new Error(`--backends: unknown kernel set '${b}' (ts, wasm)`);
+  if (arg('--threads') !== undefined) setKernelThreads(Number(arg('--threads')));
+  // Workers start in the background at the first large call; wait for them so every run is threaded.
+  startKernelWorkers();
+  if (!json) console.log(`kernel threads: ${getKernelThreads()}`);
   const results = runKernelBench({
     backends,
     gemmSizes: quick ? [256, 512] : undefined,

@@ -16,3 +16,4 @@ export * from './ops/index.js';
 export * from './gradcheck.js';
 export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
 export { setKernelBackend, getKernelBackend, type KernelBackend } from './kernels/wasm/index.js';
+export { setKernelThreads, getKernelThreads, startKernelWorkers } from './kernels/parallel/index.js';

@@ -1,5 +1,6 @@
 import { gemmStrided, type FloatArray } from './gemm.js';
 import { conv2dForwardWasm, conv2dBackwardInputWasm, conv2dBackwardWeightWasm, wasmKernelsActive } from './wasm/index.js';
+import { convParallel, kernelThreadsActive, FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT } from './parallel/index.js';
 
 /** Geometry of one 2-D convolution, PyTorch's conventions (NCHW input, OIHW weight with I = C / groups). */
 export interface ConvGeometry {
@@ -121,6 +122,11 @@ function col2im(col: FloatArray, g: ConvGeometry, Cg: number, oh0: number, oh1: 
 
 /** y[N,O,OH,OW] = conv(x, w) without bias. */
 export function conv2dForward(x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): void {
+  if (kernelThreadsActive() && convParallel(FORWARD, conv2dForwardSerial, x, w, y, g)) return;
+  conv2dForwardSerial(x, w, y, g);
+}
+
+function conv2dForwardSerial(x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): void {
   if (wasmKernelsActive() && conv2dForwardWasm(x, w, y, g)) return;
   const Cg = g.C / g.groups;
   const Og = g.O / g.groups;
@@ -151,6 +157,11 @@ export function conv2dForward(x: FloatArray, w: FloatArray, y: FloatArray, g: Co
 
 /** gx[N,C,H,W] = d<conv(x,w), gy>/dx (the transposed convolution of gy with w). */
 export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): void {
+  if (kernelThreadsActive() && convParallel(BACKWARD_INPUT, conv2dBackwardInputSerial, gy, w, gx, g)) return;
+  conv2dBackwardInputSerial(gy, w, gx, g);
+}
+
+function conv2dBackwardInputSerial(gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): void {
   if (wasmKernelsActive() && conv2dBackwardInputWasm(gy, w, gx, g)) return;
   const Cg = g.C / g.groups;
   const Og = g.O / g.groups;
@@ -183,6 +194,11 @@ export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArra
 
 /** gw[O,C/groups,KH,KW] = d<conv(x,w), gy>/dw. */
 export function conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): void {
+  if (kernelThreadsActive() && convParallel(BACKWARD_WEIGHT, conv2dBackwardWeightSerial, x, gy, gw, g)) return;
+  conv2dBackwardWeightSerial(x, gy, gw, g);
+}
+
+function conv2dBackwardWeightSerial(x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): void {
   if (wasmKernelsActive() && conv2dBackwardWeightWasm(x, gy, gw, g)) return;
   const Cg = g.C / g.groups;
   const Og = g.O / g.groups;

@@ -1,6 +1,7 @@
 import { gemmPackedF32 } from './gemm-f32.js';
 import { gemmPackedF64 } from './gemm-f64.js';
 import { gemmWasm, wasmKernelsActive } from './wasm/index.js';
+import { gemmParallel, kernelThreadsActive } from './parallel/index.js';
 
 export {
   setKernelBackend,
@@ -10,6 +11,7 @@ export {
   loadWasmKernels,
   type KernelBackend,
 } from './wasm/index.js';
+export { setKernelThreads, getKernelThreads, startKernelWorkers } from './parallel/index.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -74,6 +76,28 @@ export function gemmStrided(
 ): void {
   checkDTypes(A, B, C);
   if (M <= 0 || N <= 0) return;
+  if (K > 0 && kernelThreadsActive() && gemmParallel(gemmSerial, WASM_MIN_WORK, transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate)) return;
+  gemmSerial(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+}
+
+/** gemmStrided on the calling thread (dtypes already checked, M, N > 0). */
+function gemmSerial(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: FloatArray,
+  aOff: number,
+  lda: number,
+  B: FloatArray,
+  bOff: number,
+  ldb: number,
+  C: FloatArray,
+  cOff: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
   if (K > 0 && M * N * K >= WASM_MIN_WORK && wasmKernelsActive()) {
     if (gemmWasm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate)) return;
   }

@@ -1,0 +1,346 @@
+/**
+ * The kernel worker pool: persistent `worker_threads` workers, a control block per worker and one
+ * data SharedArrayBuffer that holds the operands and results of the workers' tiles (protocol.ts).
+ *
+ * The workers are unref'd (they never keep a process alive), started lazily by the first kernel
+ * call large enough to be split, and used from the first call after all of them have loaded: a call
+ * never waits for workers to start. Everything here is synchronous: the kernels are synchronous
+ * functions, so the main thread posts descriptors, computes its own tile and then blocks in
+ * `Atomics.wait` (with a timeout) until every worker has finished.
+ */
+import type * as WorkerThreads from 'node:worker_threads';
+import {
+  STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, READY, FAILED, EXITED, STARTING, ERROR,
+  CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
+} from './protocol.js';
+
+type WT = typeof WorkerThreads;
+
+interface NodeProcess {
+  versions?: { node?: string };
+  env?: Record<string, string | undefined>;
+  getBuiltinModule?: (id: string) => unknown;
+  emitWarning?: (message: string) => void;
+}
+
+const proc = (globalThis as { process?: NodeProcess }).process;
+
+/** node:worker_threads, or null outside Node (browsers, bundles without it, Node < 20.16). */
+export function workerThreadsModule(): WT | null {
+  if (!proc?.versions?.node || typeof proc.getBuiltinModule !== 'function') return null;
+  try {
+    const wt = proc.getBuiltinModule('node:worker_threads') as WT | undefined;
+    return wt && typeof wt.Worker === 'function' && typeof SharedArrayBuffer === 'function' ? wt : null;
+  } catch {
+    return null;
+  }
+}
+
+export function availableCores(): number {
+  try {
+    const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus(): unknown[] } | undefined;
+    if (!os) return 1;
+    return Math.max(1, os.availableParallelism ? os.availableParallelism() : os.cpus().length);
+  } catch {
+    return 1;
+  }
+}
+
+/** The worker entry module next to this one: worker.ts when running from source, worker.js when built. */
+function workerEntry(): { entry: string; tsx: string | null } {
+  const here = import.meta.url;
+  const ts = /\.ts$/.test(new URL(here).pathname);
+  const entry = new URL(ts ? './worker.ts' : './worker.js', here).href;
+  let tsx: string | null = null;
+  if (ts) {
+    // Source runs need a TypeScript loader in the worker too; tsx (a dependency of this package)
+    // registers its hooks only on the main thread, so the worker registers them itself.
+    // The ESM build of tsx/esm/api, found through tsx's package.json: import.meta.resolve is
+    // missing where a loader turns this module into CommonJS (mocha's specs under tsx), and
+    // require.resolve would pick the CommonJS build, which cannot register from a worker.
+    try {
+      const mod = proc!.getBuiltinModule!('node:module') as { createRequire(from: string): { resolve(id: string): string } };
+      const fs = proc!.getBuiltinModule!('node:fs') as { readFileSync(path: string, enc: 'utf8'): string };
+      const url = proc!.getBuiltinModule!('node:url') as { pathToFileURL(path: string): URL };
+      const pkgPath = mod.createRequire(here).resolve('tsx/package.json');
+      const pkg = JSON.parse(fs.readFileSync(pkgPath, 'utf8')) as { exports?: Record<string, { import?: { default?: string } | string }> };
+      const api = pkg.exports?.['./esm/api'];
+      const rel = typeof api === 'object' ? (typeof api.import === 'string' ? api.import : api.import?.default) : undefined;
+      if (rel) tsx = new URL(rel, url.pathToFileURL(pkgPath)).href;
+    } catch {
+      tsx = null;
+    }
+  }
+  return { entry, tsx };
+}
+
+/**
+ * Runs in the worker as a CommonJS script: registers the TypeScript loader when needed, then
+ * imports the entry module, which parks in its job loop. A failure to load is reported through the
+ * control block (the main thread never waits on events).
+ */
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.entry);
+})().catch((e) => {
+  try {
+    const control = new Int32Array(workerData.control);
+    const bytes = new Uint8Array(workerData.control);
+    const text = new TextEncoder().encode(String((e && e.stack) || e)).subarray(0, ${CONTROL_BYTES - 64 * 4});
+    bytes.set(text, ${64 * 4});
+    control[5] = text.length;
+    Atomics.store(control, 0, 2);
+    Atomics.notify(control, 0);
+  } catch {}
+});
+`;
+
+interface Slot {
+  worker: WorkerThreads.Worker;
+  control: Int32Array;
+  bytes: Uint8Array;
+  port: WorkerThreads.MessagePort;
+  seq: number;
+  gen: number;
+}
+
+let baseTimeoutMs = 60_000;
+
+/**
+ * How long the main thread waits for the workers beyond 20x its own share's time before it gives
+ * up with an Error (and shuts the pool down). For specs; returns the previous value.
+ */
+export function setKernelWorkerTimeout(ms: number): number {
+  const prev = baseTimeoutMs;
+  baseTimeoutMs = Math.max(1, ms);
+  return prev;
+}
+
+function timeoutFor(ownMs: number): number {
+  return baseTimeoutMs + 20 * ownMs;
+}
+
+const MIB = 1 << 20;
+/** The data buffer never grows beyond this; larger jobs run on one thread. */
+export const MAX_DATA_BYTES = 1024 * MIB;
+
+export class KernelWorkerError extends Error {
+  override name = 'KernelWorkerError';
+}
+
+export class Pool {
+  readonly slots: Slot[] = [];
+  data: SharedArrayBuffer | null = null;
+  f32: Float32Array = new Float32Array(0);
+  f64: Float64Array = new Float64Array(0);
+  gen = 0;
+  busy = false;
+  readonly sched = new Int32Array(new SharedArrayBuffer(SCHED_INTS * 4));
+  private allReady = false;
+  /** Set when a worker failed to load, died or timed out: the pool is unusable and shut down. */
+  failure: string | null = null;
+
+  constructor(readonly size: number, wt: WT) {
+    const { entry, tsx } = workerEntry();
+    for (let i = 0; i < size; i++) {
+      const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
+      const { port1, port2 } = new wt.MessageChannel();
+      const init: WorkerInit & { entry: string; tsx: string | null } = {
+        control: controlBuffer,
+        sched: this.sched.buffer as SharedArrayBuffer,
+        port: port2,
+        index: i + 1,
+        entry,
+        tsx,
+      };
+      const worker = new wt.Worker(BOOTSTRAP, {
+        eval: true,
+        workerData: init,
+        transferList: [port2],
+        // Not the parent's flags: the loader (if any) is registered by the bootstrap itself, and
+        // process-wide flags of the parent are no business of a kernel worker.
+        execArgv: [],
+        name: `lrp-tape kernels ${i + 1}`,
+      });
+      const slot: Slot = { worker, control: new Int32Array(controlBuffer), bytes: new Uint8Array(controlBuffer), port: port1, seq: 0, gen: 0 };
+      // Events reach us only when the main thread's event loop runs; they are a backstop for the
+      // control block (a worker that dies reports EXITED there itself when it can).
+      worker.on('error', (e: unknown) => {
+        this.failure ??= `kernel worker ${i + 1} crashed: ${e instanceof Error ? e.message : String(e)}`;
+        Atomics.store(slot.control, STATE, FAILED);
+      });
+      worker.on('exit', () => {
+        if (Atomics.load(slot.control, STATE) !== FAILED) Atomics.store(slot.control, STATE, EXITED);
+      });
+      worker.unref();
+      port1.unref();
+      this.slots.push(slot);
+    }
+  }
+
+  /** True once every worker has loaded; records a failure (and returns false) when one could not. */
+  ready(): boolean {
+    if (this.allReady) return this.failure === null && this.alive();
+    if (this.failure !== null) return false;
+    for (const [i, s] of this.slots.entries()) {
+      const st = Atomics.load(s.control, STATE);
+      if (st === FAILED || st === EXITED) {
+        this.failure = `kernel worker ${i + 1} could not start: ${readError(s.control, s.bytes) || 'it exited'}`;
+        return false;
+      }
+      if (st !== READY) return false;
+    }
+    this.allReady = true;
+    return true;
+  }
+
+  private alive(): boolean {
+    for (const [i, s] of this.slots.entries()) {
+      if (Atomics.load(s.control, STATE) !== READY) {
+        this.failure ??= `kernel worker ${i + 1} exited`;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Blocks until every worker is ready or failed, at most timeoutMs in all. */
+  waitReady(timeoutMs: number): boolean {
+    const deadline = Date.now() + timeoutMs;
+    for (const s of this.slots) {
+      for (;;) {
+        const st = Atomics.load(s.control, STATE);
+        if (st !== STARTING) break;
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        Atomics.wait(s.control, STATE, STARTING, Math.min(left, 100));
+      }
+    }
+    return this.ready();
+  }
+
+  /** Whether every worker has the WebAssembly kernels (the main thread must not mix kernel sets). */
+  workersHaveWasm(): boolean {
+    return this.slots.every((s) => s.control[WASM] === 1);
+  }
+
+  /** Makes the data buffer at least `bytes` long; false when that would pass MAX_DATA_BYTES. */
+  reserve(bytes: number): boolean {
+    if (this.data && this.data.byteLength >= bytes) return true;
+    if (bytes > MAX_DATA_BYTES) return false;
+    const size = Math.min(MAX_DATA_BYTES, Math.max(4 * MIB, Math.ceil((bytes * 1.25) / MIB) * MIB));
+    let buffer: SharedArrayBuffer;
+    try {
+      buffer = new SharedArrayBuffer(size);
+    } catch {
+      return false;
+    }
+    this.data = buffer;
+    this.f32 = new Float32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.gen++;
+    return true;
+  }
+
+  /**
+   * Posts a job to worker `i`: `fill` writes the descriptor's job fields (from D_ARGS on). The
+   * data buffer goes along first when the worker has not seen this generation yet.
+   */
+  post(i: number, op: number, f64: boolean, wasm: boolean, fill: (control: Int32Array) => void): void {
+    const s = this.slots[i]!;
+    if (s.gen !== this.gen) {
+      const msg: BufferMessage = { gen: this.gen, buffer: this.data! };
+      s.port.postMessage(msg);
+      s.gen = this.gen;
+    }
+    const c = s.control;
+    c[D_OP] = op;
+    c[D_GEN] = this.gen;
+    c[D_F64] = f64 ? 1 : 0;
+    c[D_WASM] = wasm ? 1 : 0;
+    fill(c);
+    s.seq = (s.seq + 1) | 0 || 1;
+    Atomics.store(c, SEQ, s.seq);
+    Atomics.notify(c, SEQ, 1);
+  }
+
+  /**
+   * Runs one job: the chunks `bounds` (at most MAX_CHUNKS) are shared out between the main thread
+   * (`mainChunk`, called for each chunk it takes) and every worker (the job posted by `post`).
+   * Returns each chunk's owner: 0 for the main thread, i + 1 for worker i. Throws (after all the
+   * workers have stopped touching shared memory, or the pool is shut down) when a worker failed.
+   */
+  runChunks(bounds: readonly number[], post: (worker: number) => void, mainChunk: (lo: number, hi: number) => void, what: string): Int32Array {
+    const n = bounds.length - 1;
+    if (n > MAX_CHUNKS) throw new RangeError(`${n} chunks (at most ${MAX_CHUNKS})`);
+    const sc = this.sched;
+    for (let c = 0; c <= n; c++) sc[BOUNDS + c] = bounds[c]!;
+    sc.fill(-1, OWNERS, OWNERS + n);
+    sc[COUNT] = n;
+    Atomics.store(sc, NEXT, 0);
+    const posted: number[] = [];
+    for (let w = 0; w < this.size; w++) {
+      post(w);
+      posted.push(w);
+    }
+    const t0 = Date.now();
+    try {
+      for (;;) {
+        const c = Atomics.add(sc, NEXT, 1);
+        if (c >= n) break;
+        mainChunk(bounds[c]!, bounds[c + 1]!);
+        sc[OWNERS + c] = 0;
+      }
+    } finally {
+      this.wait(posted, timeoutFor(Date.now() - t0), what);
+    }
+    return sc.slice(OWNERS, OWNERS + n);
+  }
+
+  /**
+   * Waits until workers `indices` have finished their jobs; throws when one reported an error,
+   * exited, or took longer than timeoutMs (the pool is then shut down: a hung worker must not
+   * write into a buffer that later jobs use).
+   */
+  wait(indices: readonly number[], timeoutMs: number, what: string): void {
+    const deadline = Date.now() + timeoutMs;
+    const errors: string[] = [];
+    for (const i of indices) {
+      const s = this.slots[i]!;
+      const prevDone = Atomics.load(s.control, DONE);
+      if (prevDone !== s.seq) spinWhileEqual(s.control, DONE, prevDone, SPIN_MS);
+      for (;;) {
+        const done = Atomics.load(s.control, DONE);
+        if (done === s.seq) break;
+        const st = Atomics.load(s.control, STATE);
+        if (st !== READY) {
+          this.failure ??= `kernel worker ${i + 1} exited during a ${what}`;
+          this.shutdown();
+          throw new KernelWorkerError(`lrp-tape: ${this.failure}; the kernel worker pool was shut down`);
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          this.failure = `kernel worker ${i + 1} did not finish its part of a ${what} within ${Math.round(timeoutMs)} ms`;
+          this.shutdown();
+          throw new KernelWorkerError(`lrp-tape: ${this.failure}; the kernel worker pool was shut down (the next large kernel call starts a new one)`);
+        }
+        Atomics.wait(s.control, DONE, done, Math.min(left, 250));
+      }
+      if (s.control[STATUS] === ERROR) errors.push(`worker ${i + 1}: ${readError(s.control, s.bytes)}`);
+    }
+    if (errors.length) throw new KernelWorkerError(`lrp-tape: a kernel worker failed during a ${what}: ${errors.join('; ')}`);
+  }
+
+  shutdown(): void {
+    for (const s of this.slots) {
+      try {
+        void s.worker.terminate();
+      } catch {
+        // already gone
+      }
+      s.port.close();
+    }
+  }
+}

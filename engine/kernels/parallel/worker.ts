@@ -1,0 +1,124 @@
+/**
+ * Entry module of a kernel worker (started by pool.ts): loads the same kernels as the main thread
+ * (gemm.ts, conv.ts and, through them, the WebAssembly module), reports READY in its control block
+ * and then serves jobs forever: Atomics.wait on SEQ, run the descriptor, write STATUS, store DONE,
+ * notify. Every job runs single-threaded here (a worker never splits its tile again).
+ */
+import { workerData, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { gemmStrided, type FloatArray } from '../gemm.js';
+import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../conv.js';
+import { setKernelBackend, wasmKernelsAvailable } from '../wasm/index.js';
+import { setKernelThreads } from './index.js';
+import {
+  STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, D_ARGS, READY, EXITED, OK, ERROR,
+  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, BOUNDS, OWNERS,
+  writeError, spinWhileEqual, SPIN_MS, type BufferMessage, type WorkerInit,
+} from './protocol.js';
+import { convTile, dimsOf, gemmChunk, type ConvFn, type ConvKind } from './tiles.js';
+
+const init = workerData as WorkerInit;
+const control = new Int32Array(init.control);
+const bytes = new Uint8Array(init.control);
+const sched = new Int32Array(init.sched);
+const port = init.port as MessagePort;
+
+setKernelThreads(1);
+
+let gen = 0;
+let f32: Float32Array = new Float32Array(0);
+let f64: Float64Array = new Float64Array(0);
+
+/** Pulls buffer messages (posted before the job that needs them) until generation `want` arrives. */
+function adoptBuffer(want: number): void {
+  while (gen !== want) {
+    const m = receiveMessageOnPort(port);
+    if (m === undefined) throw new Error(`data buffer generation ${want} was not posted (have ${gen})`);
+    const msg = m.message as BufferMessage;
+    gen = msg.gen;
+    f32 = new Float32Array(msg.buffer);
+    f64 = new Float64Array(msg.buffer);
+  }
+}
+
+const convFns: ConvFn[] = [conv2dForward, conv2dBackwardInput, conv2dBackwardWeight];
+
+/** Takes chunks of the current job until none is left, recording this worker as their owner. */
+function eachChunk(fn: (lo: number, hi: number) => void): void {
+  const n = sched[COUNT]!;
+  for (;;) {
+    const c = Atomics.add(sched, NEXT, 1);
+    if (c >= n) return;
+    fn(sched[BOUNDS + c]!, sched[BOUNDS + c + 1]!);
+    sched[OWNERS + c] = init.index;
+  }
+}
+
+function run(): void {
+  const op = control[D_OP]!;
+  if (op === OP_THROW) throw new Error('test failure requested by runKernelWorkerTestJob');
+  if (op === OP_HANG) {
+    // Never reports back: the main thread's timeout must fire (and terminate() ends this loop).
+    for (;;) Atomics.wait(control, CONTROL_INTS - 1, 0, 1000);
+  }
+  adoptBuffer(control[D_GEN]!);
+  setKernelBackend(control[D_WASM] === 1 ? 'wasm' : 'ts');
+  const mem: FloatArray = control[D_F64] === 1 ? f64 : f32;
+  let i = D_ARGS;
+  const next = (): number => control[i++]!;
+  if (op === OP_GEMM) {
+    const transA = next() === 1, transB = next() === 1;
+    const M = next(), N = next(), K = next();
+    const byM = next() === 1;
+    const a = next(), lda = next(), b = next(), ldb = next(), c = next(), ldc = next();
+    const accumulate = next() === 1;
+    eachChunk((lo, hi) => gemmChunk(gemmStrided, byM, lo, hi, transA, transB, M, N, K, mem, a, lda, mem, b, ldb, mem, c, ldc, accumulate));
+    return;
+  }
+  if (op === OP_CONV) {
+    const kind = next() as ConvKind;
+    const split = next();
+    const offs = [next(), next(), next()];
+    const g = {} as Record<(typeof GEOMETRY_KEYS)[number], number>;
+    for (const k of GEOMETRY_KEYS) g[k] = next();
+    const geom = g as ConvGeometry;
+    const views = ([0, 1, 2] as const).map((arr) => {
+      const d = dimsOf(kind, geom, arr);
+      return mem.subarray(offs[arr]!, offs[arr]! + d[0] * d[1] * d[2] * d[3]);
+    });
+    eachChunk((lo, hi) => convTile(kind, convFns[kind]!, views[0]!, views[1]!, views[2]!, geom, split, lo, hi));
+    return;
+  }
+  throw new Error(`unknown job ${op}`);
+}
+
+process.on('exit', () => {
+  Atomics.store(control, STATE, EXITED);
+  Atomics.notify(control, DONE);
+  Atomics.notify(control, STATE);
+});
+
+control[WASM] = wasmKernelsAvailable() ? 1 : 0;
+Atomics.store(control, STATE, READY);
+Atomics.notify(control, STATE);
+
+let seen = 0;
+for (;;) {
+  let seq = Atomics.load(control, SEQ);
+  if (seq === seen) {
+    seq = spinWhileEqual(control, SEQ, seen, SPIN_MS);
+    if (seq === seen) {
+      Atomics.wait(control, SEQ, seen);
+      continue;
+    }
+  }
+  seen = seq;
+  try {
+    run();
+    control[STATUS] = OK;
+  } catch (e) {
+    writeError(control, bytes, e instanceof Error ? (e.stack ?? e.message) : String(e));
+    control[STATUS] = ERROR;
+  }
+  Atomics.store(control, DONE, seq);
+  Atomics.notify(control, DONE);
+}
