@@ -9,42 +9,8 @@ import {
   conv2dBackwardWeightReference,
 } from '../engine/kernels/reference.js';
 import { deriveF64, f32Path, f64Path } from '../bench/kernels-codegen.js';
+import { dtypes, mulberry32, randomArray, relErr } from './support/kernel-oracle.js';
 
-/** Seeded here rather than via engine/random.ts so the oracle tests depend on nothing but the kernels. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-const dtypes: [string, Ctor, number][] = [
-  ['float32', Float32Array, 1e-5],
-  ['float64', Float64Array, 1e-12],
-];
-
-function randomArray(T: Ctor, n: number, rnd: () => number): FloatArray {
-  const a = new T(n);
-  for (let i = 0; i < n; i++) a[i] = rnd() * 2 - 1;
-  return a;
-}
-
-/** max |got - want| relative to max |want|, over the whole arrays (so untouched regions count too). */
-function relErr(got: FloatArray, want: FloatArray): number {
-  expect(got.length).to.equal(want.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    err = Math.max(err, Math.abs(got[i]! - want[i]!));
-  }
-  return err / (scale || 1);
-}
 
 describe('kernels', function () {
   it('gemm-f64.ts is the generated twin of gemm-f32.ts', function () {
