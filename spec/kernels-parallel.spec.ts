@@ -165,7 +165,10 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
           it(`gemm, ${threads} threads, ${name}: random shapes, transposes, strides, offsets, accumulate`, function () {
             const rnd = mulberry32(100 + threads + (T === Float64Array ? 7 : 0) + (backend === 'ts' ? 13 : 0));
             // Sizes past the split threshold (2^20 multiply-adds), most not divisible by the chunking.
-            const shapes: [number, number, number][] = [[256, 256, 256], [1024, 64, 64], [33, 517, 131], [517, 33, 131], [129, 1001, 17], [97, 70, 300], [300, 129, 41]];
+            // Two past SMALL_JOB_WORK (guided chunks with a tail that any thread may take), the rest T equal chunks.
+            const shapes: [number, number, number][] = [
+              [260, 333, 211], [61, 1500, 200], [256, 256, 256], [1024, 64, 64], [33, 517, 131], [517, 33, 131], [129, 1001, 17], [97, 70, 300], [300, 129, 41],
+            ];
             for (let i = 0; i < (backend === 'ts' ? 4 : 10); i++) {
               shapes.push([33 + Math.floor(rnd() * 300), 65 + Math.floor(rnd() * 300), 16 + Math.floor(rnd() * 200)]);
             }

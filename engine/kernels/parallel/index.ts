@@ -16,7 +16,9 @@ import type { ConvGeometry } from '../conv.js';
 import { wasmKernelsActive } from '../wasm/index.js';
 import { D_ARGS, GEOMETRY_KEYS, OP_CONV, OP_GEMM, OP_HANG, OP_THROW } from './protocol.js';
 import { Pool, workerThreadsModule, availableCores, KernelWorkerError, setKernelWorkerTimeout } from './pool.js';
-import { convTile, planConv, guidedBounds, gemmChunk, tileOutputBoxes, copyBox, dimsOf, type ConvFn, type ConvKind, type GemmFn } from './tiles.js';
+import {
+  convTile, planConv, guidedBounds, gemmChunk, tileInputRegions, tileOutputBoxes, copyBox, boxSize, dimsOf, type ConvFn, type ConvKind, type GemmFn,
+} from './tiles.js';
 
 export { KernelWorkerError, setKernelWorkerTimeout };
 export { FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT, type ConvKind, type ConvFn, type GemmFn } from './tiles.js';
@@ -151,7 +153,7 @@ export function startKernelWorkers(timeoutMs = 60_000): boolean {
  * 128^3 (intensity 14.5) 1.03x, 192^3 (21) 1.36x; convolutions of 3.7M multiply-adds 0.8-1.4x.
  * The TypeScript kernels are ~10x slower per multiply-add, so their break-even is lower.
  */
-const limits = { gemmWasm: 1 << 21, gemmTs: 1 << 18, convWasm: 1 << 22, convTs: 1 << 19, gemmIntensity: 16 };
+const limits = { gemmWasm: 1 << 21, gemmTs: 1 << 18, convWasm: 1 << 23, convTs: 1 << 19, gemmIntensity: 16 };
 
 /** Overrides the limits above (specs use it to split small products too); returns the previous ones. */
 export function setKernelThreadLimits(next: Partial<typeof limits>): typeof limits {
@@ -178,16 +180,39 @@ class Layout {
   }
 }
 
+/**
+ * Writes every page of the rows x cols region at a[off + r*ld + c] with its own value, so that the
+ * memory behind a freshly allocated output is mapped before the workers start. Page faults taken
+ * while another thread of the process runs are ~35x slower on this project's VM (protocol.ts,
+ * SPIN_MS), and the engine hands every kernel a new, untouched output array: faulting it in during
+ * the split call cost ResNet-18 LRP most of the second thread's gain.
+ */
+function prefault(a: FloatArray, off: number, rows: number, cols: number, ld: number): void {
+  const step = 4096 / a.BYTES_PER_ELEMENT;
+  if (ld === cols) {
+    const end = off + rows * cols;
+    for (let i = off; i < end; i += step) a[i] = a[i]!;
+    if (end > off) a[end - 1] = a[end - 1]!;
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const o = off + r * ld;
+    for (let j = 0; j < cols; j += step) a[o + j] = a[o + j]!;
+    a[o + cols - 1] = a[o + cols - 1]!;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // GEMM
 
-/** Copies the rows x cols matrix at src[off + r*ld + c] to dst[dOff + r*cols + c]. */
-function copyIn(src: FloatArray, off: number, ld: number, rows: number, cols: number, dst: FloatArray, dOff: number): void {
-  if (ld === cols) {
+/** Copies the rows x cols matrix at src[off + r*ld + c] to dst[dOff + r*dLd + c] (dLd defaults to cols). */
+function copyIn(src: FloatArray, off: number, ld: number, rows: number, cols: number, dst: FloatArray, dOff: number, dLd = cols): void {
+  if (rows <= 0 || cols <= 0) return;
+  if (ld === cols && dLd === cols) {
     dst.set(src.subarray(off, off + rows * cols), dOff);
     return;
   }
-  for (let r = 0; r < rows; r++) dst.set(src.subarray(off + r * ld, off + r * ld + cols), dOff + r * cols);
+  for (let r = 0; r < rows; r++) dst.set(src.subarray(off + r * ld, off + r * ld + cols), dOff + r * dLd);
 }
 
 /** Copies the compact rows x cols matrix at src[sOff + r*cols + c] out to dst[off + r*ld + c]. */
@@ -216,7 +241,7 @@ function planGemm(byM: boolean, T: number, transA: boolean, transB: boolean, M: 
   const extent = byM ? M : N;
   if (extent < 2 * 4 * align) return null;
   const units = Math.ceil(extent / align);
-  const bounds = guidedBounds(units, T, Math.max(4, Math.ceil(units / (4 * T)))).map((u) => Math.min(extent, u * align));
+  const bounds = guidedBounds(units, T, Math.max(4, Math.ceil(units / (4 * T))), M * N * K).map((u) => Math.min(extent, u * align));
   if (bounds.length < 3) return null;
   const cIO = accumulate ? 2 : 1;
   // The main thread's copies into and out of shared memory, then each chunk's kernel call, which
@@ -273,9 +298,25 @@ export function gemmParallel(
 
   p.busy = true;
   try {
-    copyIn(A, aOff, lda, transA ? K : M, ldaS, mem, aS);
-    copyIn(B, bOff, ldb, transB ? N : K, ldbS, mem, bS);
-    if (accumulate) copyIn(C, cOff, ldc, M, N, mem, cS);
+    // The operand every chunk reads whole goes first; each chunk's cut of the other (and of C when
+    // accumulating) is staged chunk by chunk (runChunks): the workers' first chunks before they wake.
+    if (byM) copyIn(B, bOff, ldb, transB ? N : K, ldbS, mem, bS);
+    else copyIn(A, aOff, lda, transA ? K : M, ldaS, mem, aS);
+    if (!accumulate) prefault(C, cOff, M, N, ldc);
+    const stage = (c: number): void => {
+      const lo = bounds[c]!, e = bounds[c + 1]! - lo;
+      if (byM) {
+        // Rows lo..lo+e of op(A): rows of A, or a column range of the stored A^T.
+        if (transA) copyIn(A, aOff + lo, lda, K, e, mem, aS + lo, ldaS);
+        else copyIn(A, aOff + lo * lda, lda, e, K, mem, aS + lo * K);
+        if (accumulate) copyIn(C, cOff + lo * ldc, ldc, e, N, mem, cS + lo * N);
+      } else {
+        // Columns lo..lo+e of op(B): a column range of B, or rows of the stored B^T.
+        if (transB) copyIn(B, bOff + lo * ldb, ldb, e, K, mem, bS + lo * K);
+        else copyIn(B, bOff + lo, ldb, K, e, mem, bS + lo, ldbS);
+        if (accumulate) copyIn(C, cOff + lo, ldc, M, e, mem, cS + lo, N);
+      }
+    };
     // Chunks of rows: the main thread works in place and copies back the workers' rows. Chunks of
     // columns are M short runs each, so there the main thread works in shared memory too and C
     // comes back in one piece.
@@ -284,6 +325,7 @@ export function gemmParallel(
       : (lo: number, hi: number) => gemmChunk(serial, false, lo, hi, transA, transB, M, N, K, mem, aS, ldaS, mem, bS, ldbS, mem, cS, N, accumulate);
     const owners = p.runChunks(
       bounds,
+      stage,
       (w) => p.post(w, OP_GEMM, f64, wasm, (c) => {
         let i = D_ARGS;
         c[i++] = transA ? 1 : 0;
@@ -302,6 +344,7 @@ export function gemmParallel(
       }),
       mainChunk,
       `${M}x${N}x${K} GEMM`,
+      !byM,
     );
     if (byM) {
       for (let c = 0; c < owners.length; c++) {
@@ -339,8 +382,8 @@ export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: F
   const f64 = !(out instanceof Float32Array);
   const dims = [dimsOf(kind, g, 0), dimsOf(kind, g, 1), dimsOf(kind, g, 2)] as const;
   const sizes = dims.map((d) => d[0] * d[1] * d[2] * d[3]);
-  // The data buffer mirrors the three arrays' layouts: inputs copied whole (any thread may take
-  // any chunk), the workers' chunks of the output copied back.
+  // The data buffer mirrors the three arrays' layouts: the chunks' boxes of the inputs are copied
+  // in, the workers' boxes of the output copied back.
   const L = new Layout(f64 ? 8 : 4);
   const offs = sizes.map((n) => L.alloc(n));
   if (!p.reserve(L.bytes)) return false;
@@ -348,10 +391,21 @@ export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: F
 
   p.busy = true;
   try {
-    mem.set(a.subarray(0, sizes[0]!), offs[0]!);
-    mem.set(b.subarray(0, sizes[1]!), offs[1]!);
+    prefault(out, 0, 1, sizes[2]!, sizes[2]!);
+    const arrays = [a, b] as const;
+    const copiedWhole = [false, false];
+    // Each chunk's boxes of a and b into the mirror (runChunks: the workers' first chunks before
+    // they wake, the rest after); an array copied whole once is not copied again.
+    const stage = (c: number): void => {
+      for (const r of tileInputRegions(kind, g, plan.split, plan.bounds[c]!, plan.bounds[c + 1]!)) {
+        if (copiedWhole[r.arr]) continue;
+        copyBox(arrays[r.arr], 0, mem, offs[r.arr]!, dims[r.arr], r.box);
+        if (boxSize(dims[r.arr], r.box) === sizes[r.arr]) copiedWhole[r.arr] = true;
+      }
+    };
     const owners = p.runChunks(
       plan.bounds,
+      stage,
       (w) => p.post(w, OP_CONV, f64, wasm, (c) => {
         let i = D_ARGS;
         c[i++] = kind;
@@ -387,7 +441,7 @@ export function runKernelWorkerTestJob(kind: 'throw' | 'hang'): boolean {
   if (p === null) return false;
   p.busy = true;
   try {
-    p.runChunks([0, 1], (w) => p.post(w, kind === 'throw' ? OP_THROW : OP_HANG, false, false, () => {}), () => {}, `test job (${kind})`);
+    p.runChunks([0, 1], () => {}, (w) => p.post(w, kind === 'throw' ? OP_THROW : OP_HANG, false, false, () => {}), () => {}, `test job (${kind})`);
   } finally {
     p.busy = false;
   }

@@ -11,7 +11,7 @@
 import type * as WorkerThreads from 'node:worker_threads';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, READY, FAILED, EXITED, STARTING, ERROR,
-  CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
+  CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 
 type WT = typeof WorkerThreads;
@@ -269,31 +269,48 @@ export class Pool {
   /**
    * Runs one job: the chunks `bounds` (at most MAX_CHUNKS) are shared out between the main thread
    * (`mainChunk`, called for each chunk it takes) and every worker (the job posted by `post`).
-   * Returns each chunk's owner: 0 for the main thread, i + 1 for worker i. Throws (after all the
-   * workers have stopped touching shared memory, or the pool is shut down) when a worker failed.
+   * `stage(c)` copies chunk c's operands into shared memory: the workers' first chunks before they
+   * are woken, the rest right after (chunk 0 is the main thread's own and is never staged unless
+   * `stageMain`). Returns each chunk's owner: 0 for the main thread, i + 1 for worker i. Throws
+   * (after all the workers have stopped touching shared memory, or the pool is shut down) when a
+   * worker failed.
    */
-  runChunks(bounds: readonly number[], post: (worker: number) => void, mainChunk: (lo: number, hi: number) => void, what: string): Int32Array {
+  runChunks(
+    bounds: readonly number[],
+    stage: (c: number) => void,
+    post: (worker: number) => void,
+    mainChunk: (lo: number, hi: number) => void,
+    what: string,
+    stageMain = false,
+  ): Int32Array {
     const n = bounds.length - 1;
     if (n > MAX_CHUNKS) throw new RangeError(`${n} chunks (at most ${MAX_CHUNKS})`);
     const sc = this.sched;
     for (let c = 0; c <= n; c++) sc[BOUNDS + c] = bounds[c]!;
     sc.fill(-1, OWNERS, OWNERS + n);
     sc[COUNT] = n;
-    Atomics.store(sc, NEXT, 0);
+    Atomics.store(sc, TAIL_READY, 0);
+    Atomics.store(sc, NEXT, this.size + 1);
     const posted: number[] = [];
-    for (let w = 0; w < this.size; w++) {
-      post(w);
-      posted.push(w);
-    }
     const t0 = Date.now();
     try {
-      for (;;) {
-        const c = Atomics.add(sc, NEXT, 1);
-        if (c >= n) break;
+      for (let w = 0; w < this.size; w++) {
+        if (w + 1 < n) stage(w + 1);
+        post(w);
+        posted.push(w);
+      }
+      if (stageMain) stage(0);
+      for (let c = this.size + 1; c < n; c++) stage(c);
+      Atomics.store(sc, TAIL_READY, 1);
+      Atomics.notify(sc, TAIL_READY);
+      for (let c = 0; c < n; c = Atomics.add(sc, NEXT, 1)) {
         mainChunk(bounds[c]!, bounds[c + 1]!);
         sc[OWNERS + c] = 0;
       }
     } finally {
+      // Never leave a worker waiting for operands that will not come.
+      Atomics.store(sc, TAIL_READY, 1);
+      Atomics.notify(sc, TAIL_READY);
       this.wait(posted, timeoutFor(Date.now() - t0), what);
     }
     return sc.slice(OWNERS, OWNERS + n);

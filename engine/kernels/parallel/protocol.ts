@@ -49,13 +49,17 @@ export const OP_HANG = 91;
 
 /**
  * The schedule block, one Int32Array over a SharedArrayBuffer shared by the pool: the chunks of the
- * current job and who computed each. Every participant (main thread included) takes the next chunk
- * with Atomics.add on NEXT until none is left, and records itself as the chunk's owner.
+ * current job and who computed each. Chunk 0 is the main thread's and chunk i the first of worker i
+ * (so the main thread copies only those workers' operands before waking them); after its first
+ * chunk every participant waits for TAIL_READY (the operands of the other chunks are in shared
+ * memory) and takes the next chunk with Atomics.add on NEXT until none is left, recording itself as
+ * the chunk's owner.
  */
 export const NEXT = 0;
 export const COUNT = 1;
+export const TAIL_READY = 2;
 export const MAX_CHUNKS = 256;
-export const BOUNDS = 2;
+export const BOUNDS = 3;
 export const OWNERS = BOUNDS + MAX_CHUNKS + 1;
 export const SCHED_INTS = OWNERS + MAX_CHUNKS;
 
@@ -92,11 +96,15 @@ export function readError(control: Int32Array, bytes: Uint8Array): string {
 }
 
 /**
- * How long a worker polls for the next job after finishing one, and the main thread for the
- * workers' completion, before blocking in Atomics.wait. Waking a blocked thread costs tens of
- * microseconds to milliseconds on a virtual machine (the idle vCPU halts), so kernel calls that
- * follow each other closely (a forward or backward pass) keep the workers awake; measured on the
- * 2-core VM: back-to-back 64-channel 28x28 convolutions 1.25-1.34x -> 1.41-1.43x with 2 threads.
+ * How long the main thread polls for the workers' completion before blocking in Atomics.wait (the
+ * workers are busy with their last chunks meanwhile, so this costs nothing and saves a wake-up).
+ *
+ * Workers do not poll for the next job: they block as soon as they are done. On this project's VM a
+ * thread of the process running on the other vCPU makes page faults ~35x slower (allocating and
+ * filling a fresh 8 MB Float32Array: 0.8 ms alone or beside a sleeping thread, 27-29 ms beside a
+ * spinning one), and the engine allocates a fresh output tensor for every op: workers that kept
+ * polling between kernel calls made ResNet-18 LRP's elementwise ops and garbage collection 1.5-3x
+ * slower, far more than the microseconds a wake-up costs.
  */
 export const SPIN_MS = 2;
 

@@ -72,13 +72,22 @@ export interface Plan {
 // Planning
 
 /**
+ * Multiply-adds below which a job is cut into just one chunk per thread: each chunk is one kernel
+ * call with its own operand copies and set-up (tens of microseconds), which a small job cannot
+ * amortise over a tail of smaller chunks.
+ */
+export const SMALL_JOB_WORK = 1 << 24;
+
+/**
  * Guided self-scheduling: T large chunks (3/4 of the work between them), then chunks of a 2T-th
  * of what is left, never smaller than minChunk. Threads take chunks in order as they become free,
  * so a thread that starts late or runs slow (a busy core) costs little, while the few chunks keep
- * the per-call overhead (each chunk is one kernel call, copying its operands) small. The chunk
- * boundaries depend only on the shape and T, never on timing, so neither do the results.
+ * the per-call overhead (each chunk is one kernel call, copying its operands) small. Jobs below
+ * SMALL_JOB_WORK multiply-adds get T equal chunks. The chunk boundaries depend only on the shape
+ * and T, never on timing, so neither do the results.
  */
-export function guidedBounds(units: number, T: number, minChunk: number): number[] {
+export function guidedBounds(units: number, T: number, minChunk: number, work = Infinity): number[] {
+  if (work < SMALL_JOB_WORK) return evenBounds(units, Math.max(1, Math.min(T, Math.floor(units / Math.max(1, minChunk)))));
   const b = [0];
   let pos = 0;
   const first = Math.max(minChunk, Math.floor((units * 3) / (4 * T)));
@@ -108,8 +117,8 @@ function evenBounds(units: number, T: number): number[] {
  * Row chunks over N images of R units each: guided chunks, with a boundary that falls within
  * `snap` units of an image edge moved onto it (a sliver of an image is a poor tile).
  */
-function rowBounds(N: number, R: number, T: number, minChunk: number, snap: number): number[] {
-  const b = guidedBounds(N * R, T, minChunk);
+function rowBounds(N: number, R: number, T: number, minChunk: number, snap: number, work: number): number[] {
+  const b = guidedBounds(N * R, T, minChunk, work);
   for (let t = 1; t < b.length - 1; t++) {
     const r = b[t]! % R;
     if (r !== 0 && r < snap) b[t] = b[t]! - r;
@@ -142,18 +151,19 @@ export function planConv(kind: ConvKind, g: ConvGeometry, T: number): Plan | nul
   const Kc = Cg * g.KH * g.KW;
   const P = g.OH * g.OW;
   const singleBand = bandRows(g) >= g.OH;
+  const work = g.N * g.O * Kc * P;
   if (kind === FORWARD) {
     // GEMMs: [Og x Kc] weight times [Kc x output pixels].
     if (g.groups === 1 && g.O > g.N * P && g.O >= 8) {
-      const min = Math.max(pathMin(Kc * g.OW, 3), Math.ceil(g.O / (3 * T)));
-      return useful({ split: OUT_CHANNELS, bounds: guidedBounds(g.O, T, min) });
+      const min = Math.max(pathMin(Kc * g.OW, 3), Math.ceil(g.O / (4 * T)));
+      return useful({ split: OUT_CHANNELS, bounds: guidedBounds(g.O, T, min, work) });
     }
     // A tile has at least 32 output pixels (and its GEMMs at least 2 columns and 256
     // multiply-adds); at most about 4T chunks, each of which copies and packs the weight again.
     const min = Math.max(Math.ceil(2 / g.OW), pathMin(Og * Kc * g.OW, 1), Math.ceil(32 / g.OW), Math.ceil((g.N * g.OH) / (4 * T)));
     if (!singleBand && Og * Kc * g.OW < 256) return null;
     if (g.N * g.OH < 2 * min) return null;
-    return useful({ split: OUT_ROWS, bounds: rowBounds(g.N, g.OH, T, min, min) });
+    return useful({ split: OUT_ROWS, bounds: rowBounds(g.N, g.OH, T, min, min, work) });
   }
   if (kind === BACKWARD_INPUT) {
     // GEMMs: [Kc x Og] transposed weight times [Og x output pixels], then col2im.
@@ -161,7 +171,7 @@ export function planConv(kind: ConvKind, g: ConvGeometry, T: number): Plan | nul
     // rows its neighbours also read, 5-30% more work), and the weight is not repeated.
     if (g.groups === 1 && singleBand && g.C >= 4 * T) {
       const min = Math.max(Math.ceil(pathMin(P * Og, 3) / (g.KH * g.KW)), Math.ceil(g.C / (4 * T)));
-      return useful({ split: IN_CHANNELS, bounds: guidedBounds(g.C, T, min) });
+      return useful({ split: IN_CHANNELS, bounds: guidedBounds(g.C, T, min, work) });
     }
     // A 1x1 stride-1 kernel padded only in H: a row tile's sub-geometry would lose its padding and
     // take the pointwise path, which writes -0 where col2im's 0 + (-0) gives +0.
@@ -170,20 +180,20 @@ export function planConv(kind: ConvKind, g: ConvGeometry, T: number): Plan | nul
       // Chunks of whole bands; a tile's partial band (its halo) is at least one row.
       if (g.OW < 2 || Kc * Og * g.OW < 256) return null;
       const bands = Math.ceil(g.OH / bandRows(g));
-      return useful({ split: IN_ROWS, bounds: rowBounds(g.N, bands, T, 1, 1) });
+      return useful({ split: IN_ROWS, bounds: rowBounds(g.N, bands, T, 1, 1, work) });
     }
     const rows = Math.max(Math.ceil(2 / g.OW), pathMin(Kc * Og * g.OW, 1), Math.ceil(32 / g.OW));
     const min = Math.max(rows * g.strideH, Math.ceil((g.N * g.H) / (4 * T)));
     if (g.N * g.H < 2 * min) return null;
-    return useful({ split: IN_ROWS, bounds: rowBounds(g.N, g.H, T, min, min) });
+    return useful({ split: IN_ROWS, bounds: rowBounds(g.N, g.H, T, min, min, work) });
   }
   // GEMMs: [Og x output pixels] gy times the [output pixels x Kc] im2col transposed.
-  if (g.groups > 1) return useful({ split: W_GROUPS, bounds: guidedBounds(g.groups, T, Math.ceil(g.groups / (4 * T))) });
+  if (g.groups > 1) return useful({ split: W_GROUPS, bounds: guidedBounds(g.groups, T, Math.ceil(g.groups / (4 * T)), work) });
   // Each chunk of a weight gradient copies all of gy (or, for W_OUT, repeats the whole im2col):
   // fewer, larger chunks.
   if (singleBand) {
     const min = Math.max(Math.ceil(pathMin(Og * P, 2) / (g.KH * g.KW)), Math.ceil(g.C / (4 * T)));
-    return useful({ split: W_CHANNELS, bounds: guidedBounds(g.C, T, min) });
+    return useful({ split: W_CHANNELS, bounds: guidedBounds(g.C, T, min, work) });
   }
   // Tiles of at least 3 output channels (the GEMM's rows), one per thread: each repeats the im2col.
   return useful({ split: W_OUT, bounds: evenBounds(g.O, Math.min(T, Math.floor(g.O / pathMin(Kc * g.OW, 3)))) });
@@ -364,6 +374,45 @@ function scratch(slot: number, like: FloatArray, n: number): FloatArray {
 
 // ---------------------------------------------------------------------------------------------
 // Tiles
+
+/** One input array's part of a tile: which array (0 = a, 1 = b) and the box. */
+export interface Region {
+  arr: 0 | 1;
+  box: Box;
+}
+
+/** The boxes of a and b that units [u0, u1) of the split read. */
+export function tileInputRegions(kind: ConvKind, g: ConvGeometry, split: number, u0: number, u1: number): Region[] {
+  const regions: Region[] = [];
+  if (u1 <= u0) return regions;
+  const full = (arr: 0 | 1): Region => ({ arr, box: fullBox(dimsOf(kind, g, arr)) });
+  const Cg = g.C / g.groups;
+  const Og = g.O / g.groups;
+  if (split === OUT_ROWS || split === IN_ROWS) {
+    regions.push(full(1));
+    const R = split === OUT_ROWS ? g.OH : inputUnits(g).R;
+    const d = dimsOf(kind, g, 0);
+    for (const s of segments(u0, u1, R)) {
+      if (s.whole) regions.push({ arr: 0, box: { n0: s.n, n1: s.n + s.count, c0: 0, c1: d[1], h0: 0, h1: d[2] } });
+      else if (split === OUT_ROWS) {
+        const win = forwardWindow(g, s.r0, s.r1);
+        regions.push({ arr: 0, box: { n0: s.n, n1: s.n + 1, c0: 0, c1: g.C, h0: win.ih0, h1: win.ih1 } });
+      } else {
+        const win = inputWindow(g, s.r0, s.r1);
+        regions.push({ arr: 0, box: { n0: s.n, n1: s.n + 1, c0: 0, c1: g.O, h0: win.oh0, h1: Math.max(win.oh0, win.oh1) } });
+      }
+    }
+    return regions;
+  }
+  if (split === OUT_CHANNELS) return [full(0), { arr: 1, box: { n0: u0, n1: u1, c0: 0, c1: Cg, h0: 0, h1: g.KH } }];
+  if (split === IN_CHANNELS) return [full(0), { arr: 1, box: { n0: 0, n1: g.O, c0: u0, c1: u1, h0: 0, h1: g.KH } }];
+  if (split === W_CHANNELS) return [{ arr: 0, box: { n0: 0, n1: g.N, c0: u0, c1: u1, h0: 0, h1: g.H } }, full(1)];
+  if (split === W_OUT) return [full(0), { arr: 1, box: { n0: 0, n1: g.N, c0: u0, c1: u1, h0: 0, h1: g.OH } }];
+  return [
+    { arr: 0, box: { n0: 0, n1: g.N, c0: u0 * Cg, c1: u1 * Cg, h0: 0, h1: g.H } },
+    { arr: 1, box: { n0: 0, n1: g.N, c0: u0 * Og, c1: u1 * Og, h0: 0, h1: g.OH } },
+  ];
+}
 
 /** The boxes of `out` that units [u0, u1) of the split write (disjoint from every other chunk's). */
 export function tileOutputBoxes(kind: ConvKind, g: ConvGeometry, split: number, u0: number, u1: number): Box[] {

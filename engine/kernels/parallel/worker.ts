@@ -11,8 +11,8 @@ import { setKernelBackend, wasmKernelsAvailable } from '../wasm/index.js';
 import { setKernelThreads } from './index.js';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, D_ARGS, READY, EXITED, OK, ERROR,
-  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, BOUNDS, OWNERS,
-  writeError, spinWhileEqual, SPIN_MS, type BufferMessage, type WorkerInit,
+  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
+  writeError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { convTile, dimsOf, gemmChunk, type ConvFn, type ConvKind } from './tiles.js';
 
@@ -42,11 +42,20 @@ function adoptBuffer(want: number): void {
 
 const convFns: ConvFn[] = [conv2dForward, conv2dBackwardInput, conv2dBackwardWeight];
 
-/** Takes chunks of the current job until none is left, recording this worker as their owner. */
+/**
+ * Runs this worker's first chunk (its index), then, once the main thread has staged the rest,
+ * takes chunks until none is left, recording this worker as their owner.
+ */
 function eachChunk(fn: (lo: number, hi: number) => void): void {
   const n = sched[COUNT]!;
+  let c = init.index;
+  if (c < n) {
+    fn(sched[BOUNDS + c]!, sched[BOUNDS + c + 1]!);
+    sched[OWNERS + c] = init.index;
+  }
+  while (Atomics.load(sched, TAIL_READY) === 0) Atomics.wait(sched, TAIL_READY, 0, 1000);
   for (;;) {
-    const c = Atomics.add(sched, NEXT, 1);
+    c = Atomics.add(sched, NEXT, 1);
     if (c >= n) return;
     fn(sched[BOUNDS + c]!, sched[BOUNDS + c + 1]!);
     sched[OWNERS + c] = init.index;
@@ -103,14 +112,10 @@ Atomics.notify(control, STATE);
 
 let seen = 0;
 for (;;) {
-  let seq = Atomics.load(control, SEQ);
-  if (seq === seen) {
-    seq = spinWhileEqual(control, SEQ, seen, SPIN_MS);
-    if (seq === seen) {
-      Atomics.wait(control, SEQ, seen);
-      continue;
-    }
-  }
+  // Block right away (no polling: see SPIN_MS in protocol.ts).
+  Atomics.wait(control, SEQ, seen);
+  const seq = Atomics.load(control, SEQ);
+  if (seq === seen) continue;
   seen = seq;
   try {
     run();
