@@ -1,5 +1,6 @@
 import { Tensor, shapeStr, DTypeError } from './tensor.js';
 import { onNodeRecorded, type LayerRecord } from './recording.js';
+import { memoSlot, memoStore, memoOutput } from './memo.js';
 
 /** The context a VJP sees: the real tensors of the forward (never clones) and the op's attributes. */
 export interface VjpContext<A> {
@@ -66,9 +67,19 @@ export function withGradMode<T>(enabled: boolean, fn: () => T): T {
 
 /** Runs an op: computes it and, when grad mode is on and an input requires grad, records it. */
 export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
-  const res = op.forward(inputs, attrs);
-  const output = res instanceof Tensor ? res : res.output;
-  const saved = res instanceof Tensor ? undefined : res.saved;
+  // Values derived only from parameters come from the parameter cache (memo.ts) when computed before.
+  const slot = memoSlot(op.name, inputs, attrs);
+  let output: Tensor;
+  let saved: unknown;
+  if (slot?.hit) {
+    output = memoOutput(slot.hit);
+    saved = slot.hit.saved;
+  } else {
+    const res = op.forward(inputs, attrs);
+    output = res instanceof Tensor ? res : res.output;
+    saved = res instanceof Tensor ? undefined : res.saved;
+    if (slot) memoStore(slot, output, saved);
+  }
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     const node = new Node(op, inputs, attrs, output, saved);
     output.node = node;

@@ -15,5 +15,6 @@ export { Rng, manualSeed, defaultRng } from './random.js';
 export * from './ops/index.js';
 export * from './gradcheck.js';
 export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
+export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, markCacheable, markModified } from './memo.js';
 export { setKernelBackend, getKernelBackend, type KernelBackend } from './kernels/wasm/index.js';
 export { setKernelThreads, getKernelThreads, startKernelWorkers } from './kernels/parallel/index.js';

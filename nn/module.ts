@@ -7,7 +7,7 @@
  * name (the module object stays the same). The one sanctioned in-place write is the optimizer's
  * update (nn/optim.ts), done outside any recording.
  */
-import { Tensor, DTypeError, noGrad, cast, currentRecording, type DType } from '../engine/index.js';
+import { Tensor, DTypeError, noGrad, cast, currentRecording, markCacheable, type DType } from '../engine/index.js';
 import { StateDictError, planLoad, type LoadResult, type StateDictLike } from './statedict.js';
 
 /** A parameter is a plain leaf tensor with `requiresGrad` true. */
@@ -120,6 +120,7 @@ export abstract class Module {
       if (!t.isLeaf) throw new Error(`${this.typeName}: parameter '${name}' must be a leaf tensor (detach() it first)`);
       if (t.dtype === 'int32') throw new DTypeError(`${this.typeName}: parameter '${name}' must be a float tensor`);
       t.requiresGrad = true;
+      markCacheable(t);
     }
     this._parameters.set(name, t);
     return t;
@@ -127,6 +128,7 @@ export abstract class Module {
 
   registerBuffer(name: string, t: Tensor | null): Tensor | null {
     this.checkName(name, 'buffer');
+    if (t) markCacheable(t);
     this._buffers.set(name, t);
     return t;
   }
@@ -162,6 +164,7 @@ export abstract class Module {
   /** Replaces a registered buffer (modules update running statistics this way). */
   protected setBuffer(name: string, t: Tensor): void {
     if (!this._buffers.has(name)) throw new Error(`${this.typeName} has no buffer '${name}'`);
+    markCacheable(t);
     this._buffers.set(name, t);
   }
 
@@ -290,8 +293,10 @@ export abstract class Module {
       if (kind === 'parameter') {
         const t = value;
         t.requiresGrad = true;
+        markCacheable(t);
         module._parameters.set(local, t);
       } else {
+        markCacheable(value);
         module._buffers.set(local, value);
       }
     }
@@ -324,6 +329,7 @@ export abstract class Module {
           if (!t || t.dtype === 'int32' || t.dtype === dtype) continue;
           const c = noGrad(() => cast(t.detach(), dtype));
           const fresh = new Tensor(c.data, c.shape);
+          markCacheable(fresh);
           if (map === m._parameters) fresh.requiresGrad = true;
           map.set(n, fresh);
         }

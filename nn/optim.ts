@@ -13,7 +13,7 @@
  * by name at every step and the optimizer state is kept per name. With a list of tensors the state
  * is kept per tensor object.
  */
-import { Tensor, DTypeError, ShapeError, currentRecording, shapeStr } from '../engine/index.js';
+import { Tensor, DTypeError, ShapeError, currentRecording, shapeStr, markModified } from '../engine/index.js';
 import { Module } from './module.js';
 
 export type ParamSource = Module | Iterable<Tensor>;
@@ -85,6 +85,7 @@ export abstract class Optimizer {
       const st = this.stateOf(key, p.size);
       st.t++;
       this.update(st, p.data as Float32Array | Float64Array, g.data as Float32Array | Float64Array);
+      markModified(p);
     }
   }
 

@@ -22,8 +22,11 @@ const clampMod = (lo: number | null, hi: number | null, zeroParams: readonly str
 const posPart = (x: Tensor): Tensor => E.clamp(x, 0, null);
 const negPart = (x: Tensor): Tensor => E.clamp(x, null, 0);
 const sumAll = (ts: Tensor[]): Tensor => ts.reduce((a, b) => E.add(a, b));
-const termProducts = (xs: Tensor[], gs: (Tensor | null)[], idx: number[]): Tensor =>
-  sumAll(idx.map((i) => E.mul(xs[i]!, gs[i] ?? E.zerosLike(xs[i]!))));
+/** sum_i x_i * g_i over the terms idx; a null gradient is a zero one (BasicRuleSpec.inputWeightedReducer). */
+const termProducts = (xs: Tensor[], gs: (Tensor | null)[], idx: number[]): Tensor => {
+  const live = idx.filter((i) => gs[i]);
+  return live.length ? sumAll(live.map((i) => E.mul(xs[i]!, gs[i]!))) : E.zerosLike(xs[idx[0]!]!);
+};
 
 /** LRP-epsilon: R_in = x * (W^T (R / stab_eps(z))). */
 export function epsilonRule(opts: EpsilonOptions = {}): Rule {
@@ -33,6 +36,7 @@ export function epsilonRule(opts: EpsilonOptions = {}): Rule {
     settings: { epsilon: opts.epsilon ?? 1e-6, zeroParams: toList(opts.zeroParams) },
     terms: [{ input: identity, params: noMod(toList(opts.zeroParams)) }],
     gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    inputWeightedReducer: true,
     reducer: (xs, gs) => termProducts(xs, gs, [0]),
   });
 }
@@ -52,6 +56,7 @@ export function zPlusRule(opts: StabilizedOptions = {}): Rule {
       const s = E.div(r, stab(sumAll(ys)));
       return [s, s];
     },
+    inputWeightedReducer: true,
     reducer: (xs, gs) => termProducts(xs, gs, [0, 1]),
   });
 }
@@ -83,6 +88,7 @@ export function alphaBetaRule(opts: AlphaBetaOptions = {}): Rule {
       const neg = E.div(r, stab(E.add(ys[2]!, ys[3]!)));
       return [pos, pos, neg, neg];
     },
+    inputWeightedReducer: true,
     reducer: (xs, gs) => E.sub(E.mul(termProducts(xs, gs, [0, 1]), alpha), E.mul(termProducts(xs, gs, [2, 3]), beta)),
   });
 }
@@ -116,6 +122,7 @@ export function gammaRule(opts: GammaOptions = {}): Rule {
       const neg = E.div(E.mul(r, E.lt(z, 0)), stab(E.add(ys[2]!, ys[3]!)));
       return [pos, pos, neg, neg];
     },
+    inputWeightedReducer: true,
     reducer: (xs, gs) => termProducts(xs, gs, [0, 1, 2, 3]),
   });
 }
@@ -152,6 +159,7 @@ export function zBoxRule(opts: ZBoxOptions): Rule {
       const s = E.div(r, stab(E.sub(E.sub(ys[0]!, ys[1]!), ys[2]!)));
       return [s, s, s];
     },
+    inputWeightedReducer: true,
     reducer: (xs, gs) => E.sub(E.sub(termProducts(xs, gs, [0]), termProducts(xs, gs, [1])), termProducts(xs, gs, [2])),
   });
 }
@@ -190,6 +198,7 @@ export function normRule(opts: { stabilizer?: StabilizerLike } = {}): Rule {
     settings: { stabilizer: opts.stabilizer ?? 1e-6 },
     terms: [{ input: identity, params: { modify: identity, keys: [] } }],
     gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    inputWeightedReducer: true,
     reducer: (xs, gs) => termProducts(xs, gs, [0]),
   });
 }

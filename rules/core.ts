@@ -41,6 +41,18 @@ export interface BasicRuleSpec {
   gradientMapper: (relevance: Tensor, outputs: Tensor[], layer: LayerRecord) => (Tensor | null)[];
   /** Reduces the K term inputs and their VJPs (null where a term got no gradient) to one relevance. */
   reducer: (inputs: Tensor[], gradients: (Tensor | null)[]) => Tensor;
+  /**
+   * The reducer weights each term's gradient by the term's input (a combination of x_k * g_k) and
+   * treats a null gradient as zero. Then a term whose inputs are all zero (the negative part of a
+   * ReLU output) adds nothing, and when the backward is not recorded its VJP is skipped.
+   */
+  inputWeightedReducer?: boolean;
+}
+
+function allZero(t: Tensor): boolean {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  return true;
 }
 
 export function identity<T>(x: T): T {
@@ -114,7 +126,9 @@ export class BasicRule implements Rule {
         return t.output ? t.output(y) : y;
       });
       const seeds = E.withGradMode(record, () => gradientMapper(relevance, ys, layer));
-      const active = seeds.map((s, k) => (s ? k : -1)).filter((k) => k >= 0);
+      // Not when recording: d(x_k * g_k)/dx_k = g_k is not zero where x_k is.
+      const vanishing = terms.map((_, k) => !record && !wantParams && this.spec.inputWeightedReducer === true && xs[k]!.every(allZero));
+      const active = seeds.map((s, k) => (s && !vanishing[k] ? k : -1)).filter((k) => k >= 0);
       const paramNames = wantParams ? Object.keys(baseParams).filter((n) => baseParams[n] !== null) : [];
       const targets: Tensor[] = [];
       for (const k of active) {
@@ -148,7 +162,7 @@ export class BasicRule implements Rule {
         }
         return layer.inputs.map((x, i) => {
           const gs = terms.map((_, k) => gradOf(k, i));
-          if (gs.every((g) => g === null)) return null;
+          if (gs.every((g) => g === null) && !vanishing.some((v) => v)) return null;
           const r = reducer(terms.map((_, k) => xs[k]![i]!), gs);
           return r.shape.length === x.shape.length && r.shape.every((d, j) => d === x.shape[j]) ? r : null;
         });

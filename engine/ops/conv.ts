@@ -55,7 +55,9 @@ export const conv2dOp: OpDef<ConvAttrs> = {
   name: 'conv2d',
   forward([x, w, b], a) {
     const y = emptyLike(x!, a.yShape);
-    conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a));
+    // A zero input with finite weights gives zeros (LRP's negative-input terms after a ReLU are all
+    // zero): the fresh output already is, up to the sign of zero.
+    if (!(allZero(x!.data) && allFinite(w!.data))) conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a));
     // The optional bias is added into the fresh output: no second tensor and pass for `+ b`.
     if (b) {
       const [N, O, OH, OW] = a.yShape as [number, number, number, number];
@@ -104,6 +106,17 @@ export const conv2dWeightGradOp: OpDef<ConvAttrs> = {
     needs[1] ? apply(conv2dOp, [x!, h], attrs) : null,
   ],
 };
+
+function allZero(d: ArrayLike<number>): boolean {
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  return true;
+}
+
+function allFinite(d: ArrayLike<number>): boolean {
+  let acc = 0;
+  for (let i = 0; i < d.length; i++) acc += d[i]! * 0;
+  return acc === 0;
+}
 
 function outSize(inp: number, k: number, s: number, p: number, d: number): number {
   return Math.floor((inp + 2 * p - d * (k - 1) - 1) / s) + 1;

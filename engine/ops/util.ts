@@ -1,4 +1,5 @@
 import { Tensor, allocStorage, ShapeError, shapeStr, type DType, type Shape } from '../tensor.js';
+import { markConstant } from '../memo.js';
 
 /** A JS number is a weak scalar: it takes the dtype of the tensor it meets. */
 export type TensorLike = Tensor | number;
@@ -6,7 +7,9 @@ export type TensorLike = Tensor | number;
 export function scalarOf(value: number, dtype: DType): Tensor {
   const data = allocStorage(dtype, 1);
   data[0] = value;
-  return new Tensor(data, []);
+  const t = new Tensor(data, []);
+  markConstant(t);
+  return t;
 }
 
 export function asTensor(x: TensorLike, like: Tensor): Tensor {

@@ -1,0 +1,192 @@
+/**
+ * The parameter cache: values computed only from parameters, buffers and constants (merged
+ * batch-norm weights, a rule's clamped or shifted weights, zeroed biases...) are reused by every
+ * later forward and backward of the same model instead of being computed again.
+ *
+ * Why: explaining many inputs with one model recomputes the same weight-derived tensors for every
+ * input. For ResNet-18 with the ResNet canonizer and EpsilonPlusFlat these are ~135 MB of fresh
+ * arrays per explanation, and on the virtual machines this project runs on, touching fresh memory
+ * costs 10+ us per page: more than the arithmetic.
+ *
+ * How it stays exact: tensors are immutable, so an op applied to the same inputs gives the same
+ * values. Inputs are identified by their storage (the typed array, which `detach()` and reshape
+ * views share) and shape. Parameters are the one thing written in place (`optimizer.step()`, and
+ * users perturbing a weight for a finite-difference check or editing it by hand): every use of a
+ * root compares its contents bit for bit with a copy taken when its cached values were computed,
+ * and a mismatch drops them all. The optimizers call `markModified` to skip that comparison's
+ * miss. The kernel backend is part of the key (the TypeScript and WebAssembly kernels may differ
+ * in the last bit). A hit still records a graph node like any op, so gradients and double backward
+ * are unaffected; only the forward kernel is skipped and the output shares the cached storage.
+ *
+ * Roots are the storages of module parameters and buffers (`Module.registerParameter` /
+ * `registerBuffer` mark them) and scalar constants; everything else (inputs, activations,
+ * gradients) is never cached.
+ */
+import { Tensor, type Storage, type Shape } from './tensor.js';
+import { getKernelBackend } from './kernels/wasm/index.js';
+
+let nextKeyId = 1;
+
+/** The identity of one cached value: the values derived from it hang below it. */
+class MemoKey {
+  readonly id = nextKeyId++;
+  readonly entries = new Map<string, MemoEntry>();
+  constructor(
+    readonly parent: MemoKey | null,
+    readonly name: string,
+  ) {}
+}
+
+interface MemoEntry {
+  readonly key: MemoKey;
+  readonly data: Storage;
+  readonly shape: Shape;
+  readonly saved: unknown;
+}
+
+/** Above this many distinct ops on one value (e.g. a weight multiplied by ever new scalars) nothing more is cached under it. */
+const MAX_ENTRIES_PER_VALUE = 64;
+
+/** A root's current key and the copy of its contents the key's cached values were computed from. */
+interface RootState {
+  key: MemoKey | null;
+  copy: Storage | null;
+}
+
+const roots = new WeakMap<Storage, RootState>();
+/** Keys of derived values (cached op outputs) and of scalar constants. */
+const keys = new WeakMap<Storage, MemoKey>();
+const constants = new Map<string, MemoKey>();
+let enabled = !/^(0|false|off|no)$/i.test(globalThis.process?.env?.LRP_TAPE_PARAM_CACHE ?? '');
+const stats = { hits: 0, misses: 0, invalidations: 0 };
+
+/** Turns the parameter cache on or off (default on; `LRP_TAPE_PARAM_CACHE=0` starts with it off). Returns the previous setting. */
+export function setParamCache(on: boolean): boolean {
+  const prev = enabled;
+  enabled = on;
+  return prev;
+}
+
+export function paramCacheEnabled(): boolean {
+  return enabled;
+}
+
+/** Hits, misses (values computed and cached; views of cached values are neither), and roots found changed in place, since the start (or the last `resetParamCacheStats`). */
+export function paramCacheStats(): { hits: number; misses: number; invalidations: number } {
+  return { ...stats };
+}
+
+export function resetParamCacheStats(): void {
+  stats.hits = 0;
+  stats.misses = 0;
+  stats.invalidations = 0;
+}
+
+/** Drops a cached value (and so everything derived from it) whose storage is about to be written or owned by someone else. */
+function forgetDerived(data: Storage): void {
+  const k = keys.get(data);
+  if (!k) return;
+  if (k.parent) k.parent.entries.delete(k.name);
+  else for (const [name, c] of constants) if (c === k) constants.delete(name);
+  keys.delete(data);
+}
+
+/**
+ * Makes `t`'s storage a cache root: values derived from it (and other roots) are reused, and its
+ * contents are checked on every use. Module parameters and buffers are roots already.
+ */
+export function markCacheable(t: Tensor): void {
+  // A cached value that becomes a parameter (e.g. `module.to(dtype)`'s casts) may be written in place from now on.
+  forgetDerived(t.data);
+  if (!roots.has(t.data)) roots.set(t.data, { key: null, copy: null });
+}
+
+/** Forgets every cached value derived from `t`'s storage (the optimizers call it after writing into a parameter). */
+export function markModified(t: Tensor): void {
+  const r = roots.get(t.data);
+  if (r) {
+    r.key = null;
+    r.copy = null;
+  }
+  forgetDerived(t.data);
+}
+
+/** Scalar constants made from numbers are identified by dtype and value. */
+export function markConstant(t: Tensor): void {
+  const v = t.data[0]!;
+  const name = `${t.dtype}:${Object.is(v, -0) ? '-0' : String(v)}`;
+  let k = constants.get(name);
+  if (!k) constants.set(name, (k = new MemoKey(null, name)));
+  keys.set(t.data, k);
+}
+
+/** The same bits (so NaN payloads and the sign of zero count), compared as 32-bit words. */
+function sameBits(a: Storage, b: Storage): boolean {
+  if (a.length !== b.length) return false;
+  const words = (a.length * a.BYTES_PER_ELEMENT) >> 2;
+  const x = new Int32Array(a.buffer, a.byteOffset, words);
+  const y = new Int32Array(b.buffer, b.byteOffset, words);
+  for (let i = 0; i < words; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** A root's key, after checking that its contents are still those its cached values came from. */
+function rootKey(data: Storage, r: RootState): MemoKey {
+  if (r.key && r.copy && sameBits(data, r.copy)) return r.key;
+  if (r.key) stats.invalidations++;
+  r.key = new MemoKey(null, '');
+  r.copy = data.slice();
+  return r.key;
+}
+
+/** Attribute objects of plain numbers, strings, booleans, null and arrays of them; anything else is not cached. */
+function attrKey(attrs: unknown): string | null {
+  if (attrs === undefined || attrs === null) return '';
+  let plain = true;
+  const s = JSON.stringify(attrs, (_k, v: unknown) => {
+    if (v === undefined) return undefined;
+    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+    if (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype) return v;
+    plain = false;
+    return undefined;
+  });
+  return plain && s !== undefined && s.length <= 1024 ? s : null;
+}
+
+/** Where an op's result is (or will be) cached. */
+export interface MemoSlot {
+  readonly parent: MemoKey;
+  readonly name: string;
+  readonly hit: MemoEntry | undefined;
+}
+
+/** The cache slot of `op(inputs, attrs)`, or null when an input is not cacheable (or the cache is off). */
+export function memoSlot(opName: string, inputs: readonly Tensor[], attrs: unknown): MemoSlot | null {
+  if (!enabled || inputs.length === 0) return null;
+  // Every input must be cacheable before any root's contents are compared.
+  for (const t of inputs) if (!keys.has(t.data) && !roots.has(t.data)) return null;
+  const a = attrKey(attrs);
+  if (a === null) return null;
+  const ks = inputs.map((t) => keys.get(t.data) ?? rootKey(t.data, roots.get(t.data)!));
+  let name = `${opName}|${getKernelBackend()}|${a}`;
+  for (let i = 0; i < inputs.length; i++) name += `|${ks[i]!.id}:${inputs[i]!.shape.join('x')}`;
+  const parent = ks[0]!;
+  const hit = parent.entries.get(name);
+  if (hit) stats.hits++;
+  return { parent, name, hit };
+}
+
+/** Caches a freshly computed output (not when it shares storage with a cached value, e.g. a view of a root). */
+export function memoStore(slot: MemoSlot, output: Tensor, saved: unknown): void {
+  if (keys.has(output.data) || roots.has(output.data)) return;
+  if (slot.parent.entries.size >= MAX_ENTRIES_PER_VALUE) return;
+  stats.misses++;
+  const key = new MemoKey(slot.parent, slot.name);
+  slot.parent.entries.set(slot.name, { key, data: output.data, shape: output.shape, saved });
+  keys.set(output.data, key);
+}
+
+/** A new tensor over a cached value's storage. */
+export function memoOutput(entry: MemoEntry): Tensor {
+  return new Tensor(entry.data, entry.shape);
+}

@@ -1,0 +1,176 @@
+import { expect } from 'chai';
+import { engine as E, nn, models, canonizers, composites, attribution, rules } from '../../index.js';
+import type { Tensor } from '../../engine/index.js';
+
+/**
+ * The parameter cache (engine/memo.ts) must never change a number: every result here is compared
+ * bit for bit with the same computation with the cache off.
+ */
+function smallResNet(): nn.Module {
+  const m = new models.ResNet({ block: 'BasicBlock', layers: [1, 1, 1, 1], planes: [4, 4, 8, 8], numClasses: 3, rng: new E.Rng(5) }).to('float64');
+  m.eval();
+  return m;
+}
+
+function explain(model: nn.Module, x: Tensor, createGraph = false): Tensor {
+  const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
+  const rec = attribution.recordForward(view, x);
+  return rec.attribute(attribution.oneHotSeed(rec.output, [1]), { composite: composites.epsilonPlusFlat(), createGraph }).relevance;
+}
+
+function uncached<T>(fn: () => T): T {
+  const prev = E.setParamCache(false);
+  try {
+    return fn();
+  } finally {
+    E.setParamCache(prev);
+  }
+}
+
+const bits = (t: Tensor): number[] => Array.from(new Uint32Array(new Float64Array(t.data).buffer));
+
+describe('parameter cache', () => {
+  const x = E.randn([1, 3, 16, 16], { rng: new E.Rng(6), dtype: 'float64' });
+
+  it('a second explanation reuses the parameter-derived values and gives bit-identical relevance', () => {
+    const model = smallResNet();
+    const reference = uncached(() => explain(model, x));
+    explain(model, x);
+    E.resetParamCacheStats();
+    const second = explain(model, x);
+    const { hits, misses } = E.paramCacheStats();
+    // Merged batch norms, clamped weights, zeroed biases: all found again, nothing new computed.
+    expect(hits).to.be.greaterThan(20);
+    expect(misses).to.equal(0);
+    expect(bits(second)).to.deep.equal(bits(reference));
+  });
+
+  it('sees a weight written in place without notice (a finite-difference step) and recomputes', () => {
+    const model = smallResNet();
+    const before = explain(model, x);
+    const w = model.getModule('conv1')!.getParameter('weight')!;
+    w.data[7] = w.data[7]! + 0.25;
+    E.resetParamCacheStats();
+    const after = explain(model, x);
+    expect(E.paramCacheStats().invalidations).to.be.greaterThan(0);
+    expect(bits(after)).to.deep.equal(bits(uncached(() => explain(model, x))));
+    expect(bits(after)).to.not.deep.equal(bits(before));
+  });
+
+  it('an optimizer step drops the values derived from the parameters it wrote', () => {
+    const model = smallResNet();
+    const r = explain(model, x, true);
+    const loss = E.sum(E.mul(r, r));
+    const opt = new nn.SGD(model, { lr: 0.1 });
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+    expect(bits(explain(model, x))).to.deep.equal(bits(uncached(() => explain(model, x))));
+  });
+
+  it('double backward through cached values equals the uncached gradient bit for bit', () => {
+    const model = smallResNet();
+    explain(model, x);
+    const gradsOf = (): number[][] => {
+      const r = explain(model, x, true);
+      return E.grad(E.sum(E.mul(r, r)), model.parameters(), { allowUnused: true }).map((g) => (g ? bits(g) : []));
+    };
+    const cached = gradsOf();
+    expect(cached.filter((g) => g.length).length).to.be.greaterThan(10);
+    expect(cached).to.deep.equal(uncached(gradsOf));
+  });
+
+  it('caches only values of parameters, buffers and constants; a module cast to another dtype starts afresh', () => {
+    const a = E.randn([64], { rng: new E.Rng(1) });
+    E.resetParamCacheStats();
+    E.relu(a);
+    E.relu(a);
+    expect(E.paramCacheStats()).to.deep.include({ hits: 0, misses: 0 });
+
+    const lin = new nn.Linear(4, 2, { rng: new E.Rng(2) });
+    E.resetParamCacheStats();
+    E.clamp(lin.weight, 0, null);
+    const c = E.clamp(lin.weight, 0, null);
+    expect(E.paramCacheStats()).to.deep.include({ hits: 1, misses: 1 });
+    // The cached output is not the parameter's storage, and the parameter is not the cached value.
+    expect(c.data).to.not.equal(lin.weight.data);
+
+    // `to()` registers casts as new parameters: they must be roots (checked), not cached values.
+    lin.to('float64');
+    const w64 = lin.weight;
+    const first = E.clamp(w64, 0, null).toArray();
+    w64.data[0] = 5;
+    expect(E.clamp(w64, 0, null).toArray()[0]).to.equal(5);
+    expect(first[0]).to.not.equal(5);
+  });
+
+  it('keys include the kernel set, and setParamCache(false) turns it off', () => {
+    const lin = new nn.Linear(300, 2, { rng: new E.Rng(3) });
+    const backend = E.getKernelBackend();
+    E.resetParamCacheStats();
+    E.clamp(lin.weight, null, 0);
+    E.setKernelBackend(backend === 'ts' ? 'wasm' : 'ts');
+    try {
+      E.clamp(lin.weight, null, 0);
+    } finally {
+      E.setKernelBackend(backend);
+    }
+    const switched = E.getKernelBackend() === backend ? E.paramCacheStats() : null;
+    // Where the WebAssembly kernels are unavailable both calls run the TypeScript kernels: one hit.
+    expect(switched?.hits).to.be.oneOf([0, 1]);
+    E.resetParamCacheStats();
+    uncached(() => E.clamp(lin.weight, null, 0));
+    expect(E.paramCacheStats()).to.deep.include({ hits: 0, misses: 0 });
+  });
+});
+
+describe('zero-input terms', () => {
+  it('conv2d of a zero input is the bias; non-finite weights still give NaN', () => {
+    const w = E.randn([2, 3, 3, 3], { rng: new E.Rng(1), dtype: 'float64' });
+    const b = E.tensor([0.5, -2], { dtype: 'float64' });
+    const y = E.conv2d(E.zeros([1, 3, 4, 4], { dtype: 'float64' }), w, b, { padding: 1 });
+    expect(y.toArray()).to.deep.equal([...Array(16).fill(0.5), ...Array(16).fill(-2)]);
+    const bad = E.tensor(Array.from(w.data, (v, i) => (i === 4 ? Infinity : v)), { dtype: 'float64' });
+    const z = E.conv2d(E.zeros([1, 3, 4, 4], { dtype: 'float64' }), E.reshape(bad, [2, 3, 3, 3]), b, { padding: 1 });
+    expect(z.toArray().some(Number.isNaN)).to.equal(true);
+  });
+
+  it('ZPlus and AlphaBeta skip the VJP of all-zero negative inputs and give the same relevance', () => {
+    const model = new nn.Sequential(
+      new nn.Conv2d(3, 6, 3, { padding: 1, rng: new E.Rng(1) }),
+      new nn.ReLU(),
+      new nn.Conv2d(6, 6, 3, { padding: 1, rng: new E.Rng(2) }),
+      new nn.ReLU(),
+      new nn.Flatten(),
+      new nn.Linear(6 * 8 * 8, 4, { rng: new E.Rng(3) }),
+    ).to('float64');
+    const x = E.randn([2, 3, 8, 8], { rng: new E.Rng(4), dtype: 'float64' });
+    const inputGradOp = E.conv2dInputGradOp;
+    const run = (rule: rules.Rule): { relevance: Tensor; inputGrads: number } => {
+      let inputGrads = 0;
+      const forward = inputGradOp.forward;
+      (inputGradOp as { forward: typeof forward }).forward = (...a) => (inputGrads++, forward.apply(inputGradOp, a));
+      try {
+        const composite = new composites.MapComposite({ layerMap: [['Convolution', rule], ['Dense', rules.epsilonRule()]] });
+        const rec = attribution.recordForward(model, x);
+        return { relevance: rec.attribute(attribution.oneHotSeed(rec.output, [0, 2]), { composite }).relevance, inputGrads };
+      } finally {
+        (inputGradOp as { forward: typeof forward }).forward = forward;
+      }
+    };
+    // The same rules without the promise that their reducer weights each term by its input.
+    const unskipped = (r: rules.Rule): rules.Rule => {
+      const spec = (r as unknown as { spec: rules.BasicRuleSpec }).spec;
+      return new rules.BasicRule({ ...spec, inputWeightedReducer: false });
+    };
+    for (const rule of [rules.zPlusRule(), rules.alphaBetaRule()]) {
+      const fast = run(rule);
+      const full = run(unskipped(rule));
+      // The second conv's input is a ReLU output: its negative-part terms vanish (2 of 4 VJPs for
+      // AlphaBeta, 1 of 2 for ZPlus); the first conv sees the raw input and skips nothing.
+      expect(fast.inputGrads, rule.name).to.be.lessThan(full.inputGrads);
+      const diff = Math.max(...Array.from(fast.relevance.data, (v, i) => Math.abs(v - full.relevance.data[i]!)));
+      expect(diff, rule.name).to.equal(0);
+    }
+  });
+});
