@@ -34,6 +34,8 @@ class MemoKey {
   constructor(
     readonly parent: MemoKey | null,
     readonly name: string,
+    /** The key of a scalar constant (held forever, so nothing is cached below it). */
+    readonly constant = false,
   ) {}
 }
 
@@ -46,6 +48,7 @@ interface MemoEntry {
 
 /** Above this many distinct ops on one value (e.g. a weight multiplied by ever new scalars) nothing more is cached under it. */
 const MAX_ENTRIES_PER_VALUE = 64;
+const MAX_CONSTANTS = 4096;
 
 /** A root's current key and the copy of its contents the key's cached values were computed from. */
 interface RootState {
@@ -116,7 +119,11 @@ export function markConstant(t: Tensor): void {
   const v = t.data[0]!;
   const name = `${t.dtype}:${Object.is(v, -0) ? '-0' : String(v)}`;
   let k = constants.get(name);
-  if (!k) constants.set(name, (k = new MemoKey(null, name)));
+  if (!k) {
+    // Bounded: a loop over ever new scalars must not grow it (a fresh key only costs a cache miss).
+    if (constants.size >= MAX_CONSTANTS) constants.clear();
+    constants.set(name, (k = new MemoKey(null, name, true)));
+  }
   keys.set(t.data, k);
 }
 
@@ -168,9 +175,12 @@ export function memoSlot(opName: string, inputs: readonly Tensor[], attrs: unkno
   const a = attrKey(attrs);
   if (a === null) return null;
   const ks = inputs.map((t) => keys.get(t.data) ?? rootKey(t.data, roots.get(t.data)!));
+  // The value lives as long as the first non-constant input: constants are permanent, and a value
+  // hung below one would outlive its model. Ops on constants alone are not worth caching.
+  const parent = ks.find((k) => !k.constant);
+  if (!parent) return null;
   let name = `${opName}|${getKernelBackend()}|${a}`;
   for (let i = 0; i < inputs.length; i++) name += `|${ks[i]!.id}:${inputs[i]!.shape.join('x')}`;
-  const parent = ks[0]!;
   const hit = parent.entries.get(name);
   if (hit) stats.hits++;
   return { parent, name, hit };

@@ -109,34 +109,74 @@ export function ternaryBroadcast(c: Arr, cShape: Shape, a: Arr, aShape: Shape, b
 
 /**
  * Sums `src` (of `srcShape`) over the given axes into `out` (the shape with those axes kept as 1).
+ * Adjacent dims of the same kind (both summed or both kept) are merged first, so that a sum over a
+ * short trailing axis (a stack of two) is one tight loop rather than an odometer step per pair.
  */
 export function reduceSum(src: Arr, srcShape: Shape, axes: readonly number[], out: Float32Array | Float64Array): void {
-  const n = srcShape.length;
-  const keptShape = srcShape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const so = broadcastStrides(keptShape, srcShape);
   out.fill(0);
+  const dims: number[] = [];
+  const summed: boolean[] = [];
+  for (let i = 0; i < srcShape.length; i++) {
+    const d = srcShape[i]!;
+    if (d === 1) continue;
+    const r = axes.includes(i);
+    const last = dims.length - 1;
+    if (last >= 0 && summed[last] === r) dims[last] = dims[last]! * d;
+    else {
+      dims.push(d);
+      summed.push(r);
+    }
+  }
+  if (src.length === 0) return;
+  const n = dims.length;
   if (n === 0) {
     out[0] = src[0]!;
     return;
   }
-  const inner = srcShape[n - 1]!;
+  // Strides into `out`: 0 along summed dims.
+  const so = new Array<number>(n).fill(0);
+  let acc = 1;
+  for (let i = n - 1; i >= 0; i--) {
+    if (summed[i]) continue;
+    so[i] = acc;
+    acc *= dims[i]!;
+  }
+  const inner = dims[n - 1]!;
+  if (n <= 2) {
+    const rows = n === 2 ? dims[0]! : 1;
+    const rowStride = n === 2 ? so[0]! : 0;
+    if (summed[n - 1]) {
+      for (let r = 0; r < rows; r++) {
+        let sum = 0;
+        const base = r * inner;
+        for (let k = 0; k < inner; k++) sum += src[base + k]!;
+        out[r * rowStride] = out[r * rowStride]! + sum;
+      }
+    } else {
+      for (let r = 0; r < rows; r++) {
+        const base = r * inner;
+        for (let k = 0; k < inner; k++) out[k] = out[k]! + src[base + k]!;
+      }
+    }
+    return;
+  }
   const innerStride = so[n - 1]!;
   const idx = new Array<number>(n).fill(0);
   let po = 0;
   const size = src.length;
   for (let s = 0; s < size; s += inner) {
     if (innerStride === 0) {
-      let acc = 0;
-      for (let k = 0; k < inner; k++) acc += src[s + k]!;
-      out[po] = out[po]! + acc;
+      let sum = 0;
+      for (let k = 0; k < inner; k++) sum += src[s + k]!;
+      out[po] = out[po]! + sum;
     } else {
       for (let k = 0; k < inner; k++) out[po + k] = out[po + k]! + src[s + k]!;
     }
     for (let d = n - 2; d >= 0; d--) {
       idx[d]!++;
       po += so[d]!;
-      if (idx[d]! < srcShape[d]!) break;
-      po -= so[d]! * srcShape[d]!;
+      if (idx[d]! < dims[d]!) break;
+      po -= so[d]! * dims[d]!;
       idx[d] = 0;
     }
   }

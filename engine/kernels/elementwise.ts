@@ -54,6 +54,24 @@ function row(code: BinaryCode, a: Arr, ia: number, sa: number, b: Arr, ib: numbe
 }
 
 /**
+ * A strided row: out[io + k*so] = a[ia + k*sa] (op) b[ib + k*sb] for k < n. Used down the columns of
+ * index spaces whose innermost dim is short (stack / expand along a trailing axis of 2), where a
+ * row of 2 per call would cost more in calls than in arithmetic.
+ */
+function column(code: BinaryCode, a: Arr, ia: number, sa: number, b: Arr, ib: number, sb: number, out: Arr, io: number, so: number, n: number): void {
+  switch (code) {
+    case BinaryCode.Add: for (let k = 0; k < n; k++) out[io + k * so] = a[ia + k * sa]! + b[ib + k * sb]!; return;
+    case BinaryCode.Sub: for (let k = 0; k < n; k++) out[io + k * so] = a[ia + k * sa]! - b[ib + k * sb]!; return;
+    case BinaryCode.Mul: for (let k = 0; k < n; k++) out[io + k * so] = a[ia + k * sa]! * b[ib + k * sb]!; return;
+    case BinaryCode.Div: for (let k = 0; k < n; k++) out[io + k * so] = a[ia + k * sa]! / b[ib + k * sb]!; return;
+    case BinaryCode.Copy: for (let k = 0; k < n; k++) out[io + k * so] = a[ia + k * sa]!; return;
+  }
+}
+
+/** Rows shorter than this, under a longer second-innermost dim, are walked column by column. */
+const SHORT_ROW = 8;
+
+/**
  * Collapses the broadcast index space into as few dims as possible (adjacent dims merge when both
  * operands walk them contiguously, or both broadcast them), so the innermost row is long.
  */
@@ -88,6 +106,29 @@ export function binaryKernel(code: BinaryCode, a: Arr, aShape: Shape, b: Arr, bS
   const inner = c.shape[n - 1]!;
   const ia0 = c.sa[n - 1]!;
   const ib0 = c.sb[n - 1]!;
+  if (n >= 2 && inner < SHORT_ROW && c.shape[n - 2]! > inner) {
+    // The two innermost dims as `inner` strided columns of `mid` elements each, the rest by odometer.
+    const mid = c.shape[n - 2]!;
+    const ma = c.sa[n - 2]!;
+    const mb = c.sb[n - 2]!;
+    const block = mid * inner;
+    const idx = new Array<number>(n).fill(0);
+    let pa = 0;
+    let pb = 0;
+    for (let o = 0; o < size; o += block) {
+      for (let k = 0; k < inner; k++) column(code, a, pa + k * ia0, ma, b, pb + k * ib0, mb, out, o + k, inner, mid);
+      for (let d = n - 3; d >= 0; d--) {
+        idx[d]!++;
+        pa += c.sa[d]!;
+        pb += c.sb[d]!;
+        if (idx[d]! < c.shape[d]!) break;
+        pa -= c.sa[d]! * c.shape[d]!;
+        pb -= c.sb[d]! * c.shape[d]!;
+        idx[d] = 0;
+      }
+    }
+    return;
+  }
   if ((ia0 === 0 || ia0 === 1) && (ib0 === 0 || ib0 === 1)) {
     const idx = new Array<number>(n).fill(0);
     let pa = 0;

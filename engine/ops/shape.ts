@@ -1,4 +1,4 @@
-import { Tensor, ShapeError, shapeStr, sizeOf, stridesOf, type Shape } from '../tensor.js';
+import { Tensor, ShapeError, shapeStr, sizeOf, stridesOf, type Shape, type Storage } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
 import { emptyLike, normAxis } from './util.js';
 
@@ -102,24 +102,54 @@ interface Window {
   full: number[];
 }
 
-/** Walks every element of a strided window of `full`, calling f(windowIndex, fullIndex). */
-function forEachInWindow(w: Window, f: (wi: number, fi: number) => void): void {
-  const n = w.full.length;
-  const fs = stridesOf(w.full);
+/**
+ * Copies between a compact tensor of the window's shape and the window of a `full` tensor:
+ * dst[i] = src[window i] (gather, slice) or dst[window i] = src[i] (scatter, embed). Size-1 dims
+ * are dropped and adjacent dims merged where the window walks them as one, so that a slice of one
+ * entry of a trailing axis of 2 (unstacking) is a single strided loop.
+ */
+function copyWindow(w: Window, src: Storage, dst: Storage, gather: boolean): void {
   const total = sizeOf(w.sizes);
   if (total === 0) return;
-  const idx = new Array<number>(n).fill(0);
+  const fs = stridesOf(w.full);
   let base = 0;
-  for (let d = 0; d < n; d++) base += w.starts[d]! * fs[d]!;
-  const step = w.steps.map((s, d) => s * fs[d]!);
+  for (let d = 0; d < w.full.length; d++) base += w.starts[d]! * fs[d]!;
+  const sizes: number[] = [];
+  const steps: number[] = [];
+  for (let d = 0; d < w.full.length; d++) {
+    const size = w.sizes[d]!;
+    if (size === 1) continue;
+    const step = w.steps[d]! * fs[d]!;
+    const last = sizes.length - 1;
+    if (last >= 0 && steps[last] === size * step) {
+      sizes[last] = sizes[last]! * size;
+      steps[last] = step;
+    } else {
+      sizes.push(size);
+      steps.push(step);
+    }
+  }
+  const n = sizes.length;
+  if (n === 0) {
+    if (gather) dst[0] = src[base]!;
+    else dst[base] = src[0]!;
+    return;
+  }
+  const inner = sizes[n - 1]!;
+  const is = steps[n - 1]!;
+  const idx = new Array<number>(n).fill(0);
   let p = base;
-  for (let o = 0; o < total; o++) {
-    f(o, p);
-    for (let d = n - 1; d >= 0; d--) {
+  for (let o = 0; o < total; o += inner) {
+    if (gather) {
+      if (is === 1) dst.set(src.subarray(p, p + inner), o);
+      else for (let k = 0; k < inner; k++) dst[o + k] = src[p + k * is]!;
+    } else if (is === 1) dst.set(src.subarray(o, o + inner), p);
+    else for (let k = 0; k < inner; k++) dst[p + k * is] = src[o + k]!;
+    for (let d = n - 2; d >= 0; d--) {
       idx[d]!++;
-      p += step[d]!;
-      if (idx[d]! < w.sizes[d]!) break;
-      p -= step[d]! * w.sizes[d]!;
+      p += steps[d]!;
+      if (idx[d]! < sizes[d]!) break;
+      p -= steps[d]! * sizes[d]!;
       idx[d] = 0;
     }
   }
@@ -129,9 +159,7 @@ export const sliceOp: OpDef<Window> = {
   name: 'slice',
   forward([x], w) {
     const out = emptyLike(x!, w.sizes);
-    const src = x!.data;
-    const dst = out.data;
-    forEachInWindow(w, (o, p) => (dst[o] = src[p]!));
+    copyWindow(w, x!.data, out.data, true);
     return out;
   },
   vjp: (g, { attrs }) => [apply(embedOp, [g], attrs)],
@@ -142,9 +170,7 @@ export const embedOp: OpDef<Window> = {
   name: 'embed',
   forward([x], w) {
     const out = emptyLike(x!, w.full);
-    const src = x!.data;
-    const dst = out.data;
-    forEachInWindow(w, (o, p) => (dst[p] = src[o]!));
+    copyWindow(w, x!.data, out.data, false);
     return out;
   },
   vjp: (g, { attrs }) => [apply(sliceOp, [g], attrs)],

@@ -104,6 +104,17 @@ describe('parameter cache', () => {
     expect(first[0]).to.not.equal(5);
   });
 
+  it('values mixing a constant and a parameter hang below the parameter: no cap shared by all models', () => {
+    // div(1, w) for many models: under the constant's key they would hit its cap (and outlive the models).
+    for (let i = 0; i < 100; i++) {
+      const lin = new nn.Linear(3, 2, { rng: new E.Rng(i) });
+      E.div(1, lin.weight);
+      E.resetParamCacheStats();
+      E.div(1, lin.weight);
+      expect(E.paramCacheStats().hits, `model ${i}`).to.equal(1);
+    }
+  });
+
   it('keys include the kernel set, and setParamCache(false) turns it off', () => {
     const lin = new nn.Linear(300, 2, { rng: new E.Rng(3) });
     const backend = E.getKernelBackend();
