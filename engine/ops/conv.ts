@@ -57,9 +57,11 @@ export const conv2dOp: OpDef<ConvAttrs> = {
     const y = emptyLike(x!, a.yShape);
     // A zero input with finite weights gives zeros (LRP's negative-input terms after a ReLU are all
     // zero): the fresh output already is, up to the sign of zero.
-    if (!(allZero(x!.data) && allFinite(w!.data))) conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a));
-    // The optional bias is added into the fresh output: no second tensor and pass for `+ b`.
-    if (b) {
+    const zeroInput = allZero(x!.data) && allFinite(w!.data);
+    if (!zeroInput) conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a));
+    // The optional bias is added into the fresh output: no second tensor and pass for `+ b`. Zeros
+    // plus a zero bias stay +0 untouched (the pages of a fresh output are not even mapped).
+    if (b && !(zeroInput && allZero(b.data))) {
       const [N, O, OH, OW] = a.yShape as [number, number, number, number];
       const P = OH * OW;
       const yd = y.data;

@@ -75,13 +75,38 @@ export const leakyReluOp = unaryOp(
 export const powScalarOp = unaryOp('pow_scalar', (x, a) => Math.pow(x, a.p!), (g, { inputs: [x], attrs }) => [
   attrs.p === 0 ? mul(g, 0) : mul(g, mul(powScalar(x!, attrs.p! - 1), attrs.p!)),
 ]);
-export const clampOp = unaryOp(
+const clampCopying = unaryOp(
   'clamp',
   (x, a) => Math.min(Math.max(x, a.lo ?? -Infinity), a.hi ?? Infinity),
   // PyTorch's convention: the gradient passes where lo <= x <= hi (both ends inclusive).
   (g, { inputs: [x], attrs }) => [mul(g, mul(ge(x!, attrs.lo ?? -Infinity), le(x!, attrs.hi ?? Infinity)))],
   clampLoop,
 );
+/**
+ * When no element is out of bounds the result shares the input's storage (tensors are immutable):
+ * LRP clamps every ReLU output at zero, where the copy would change nothing.
+ */
+export const clampOp: OpDef<UnaryAttrs> = {
+  ...clampCopying,
+  forward(inputs, attrs) {
+    const x = inputs[0]!;
+    if (x.dtype !== 'int32' && x.size > 0) {
+      const lo = attrs.lo ?? -Infinity;
+      const hi = attrs.hi ?? Infinity;
+      const s = x.data;
+      let inside = true;
+      for (let i = 0; i < s.length; i++) {
+        const v = s[i]!;
+        if (v < lo || v > hi) {
+          inside = false;
+          break;
+        }
+      }
+      if (inside) return new Tensor(s, x.shape);
+    }
+    return clampCopying.forward(inputs, attrs);
+  },
+};
 
 export const neg = (x: Tensor): Tensor => apply(negOp, [x], {});
 export const abs = (x: Tensor): Tensor => apply(absOp, [x], {});

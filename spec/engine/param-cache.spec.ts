@@ -135,7 +135,21 @@ describe('parameter cache', () => {
   });
 });
 
-describe('zero-input terms', () => {
+describe('LRP shortcuts', () => {
+  it('clamp with nothing out of bounds shares the storage; values (NaN, -0) and gradients are those of the copy', () => {
+    const x = E.tensor([0, -0, 3, NaN, 2.5], { dtype: 'float64' }).requireGrad();
+    const y = E.clamp(x, 0, null);
+    expect(y.data).to.equal(x.data);
+    expect(Array.from(y.data).map((v) => (Object.is(v, -0) ? '-0' : v))).to.deep.equal([0, '-0', 3, NaN, 2.5]);
+    const [g] = E.grad(E.sum(E.mul(y, E.tensor([1, 2, 3, 4, 5], { dtype: 'float64' }))), [x]);
+    // PyTorch's mask (x >= lo) & (x <= hi) is false at NaN.
+    expect(g!.toArray()).to.deep.equal([1, 2, 3, 0, 5]);
+    const z = E.clamp(x, null, 1);
+    expect(z.data).to.not.equal(x.data);
+    expect(Array.from(z.data)).to.deep.equal([0, -0, 1, NaN, 1]);
+  });
+
+
   it('conv2d of a zero input is the bias; non-finite weights still give NaN', () => {
     const w = E.randn([2, 3, 3, 3], { rng: new E.Rng(1), dtype: 'float64' });
     const b = E.tensor([0.5, -2], { dtype: 'float64' });
