@@ -3,6 +3,7 @@ import { apply, sameFloatDType, type OpDef } from '../autograd.js';
 import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../kernels/conv.js';
 import type { FloatArray } from '../kernels/gemm.js';
 import { emptyLike, requireFloat } from './util.js';
+import { isCachedValue } from '../memo.js';
 import { add } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
@@ -114,10 +115,27 @@ function allZero(d: ArrayLike<number>): boolean {
   return true;
 }
 
-function allFinite(d: ArrayLike<number>): boolean {
-  let acc = 0;
-  for (let i = 0; i < d.length; i++) acc += d[i]! * 0;
-  return acc === 0;
+const finiteCachedWeights = new WeakMap<object, boolean>();
+
+/** No NaN or infinity (x * 0 is NaN exactly for those); remembered for cached (immutable) weights. */
+function allFinite(d: Float32Array | Float64Array | Int32Array): boolean {
+  const known = finiteCachedWeights.get(d);
+  if (known !== undefined) return known;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  const n4 = d.length & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    a0 += d[i]! * 0;
+    a1 += d[i + 1]! * 0;
+    a2 += d[i + 2]! * 0;
+    a3 += d[i + 3]! * 0;
+  }
+  for (let i = n4; i < d.length; i++) a0 += d[i]! * 0;
+  const finite = a0 + a1 + a2 + a3 === 0;
+  if (isCachedValue(d)) finiteCachedWeights.set(d, finite);
+  return finite;
 }
 
 function outSize(inp: number, k: number, s: number, p: number, d: number): number {
