@@ -9,7 +9,9 @@
  * Options: --only NAME (repeatable or comma-separated), --runs N, --warmup N, --threads N,
  * --kernels ts|wasm (sets LRP_TAPE_KERNELS before the engine loads), --frozen (parameters do not
  * require grad in the gradient / LRP workloads), --json (JSON lines instead of the table),
- * --markdown (the table as Markdown), --no-tfjs (skip TensorFlow.js even when installed).
+ * --markdown (the table as Markdown), --no-tfjs (skip TensorFlow.js even when installed),
+ * --gc-between-runs (a full, untimed collection before every run; by default runs follow each
+ * other like a loop over inputs, see bench/timing.ts).
  *
  * Nothing of the engine is imported statically: --kernels must reach the environment first.
  */
@@ -55,13 +57,14 @@ interface Args {
   list: boolean;
   tfjs: boolean;
   progress: boolean;
+  gcBetweenRuns: boolean;
   help: boolean;
 }
 
 class UsageError extends Error {}
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { only: [], quick: false, frozen: false, json: false, markdown: false, list: false, tfjs: true, progress: false, help: false };
+  const a: Args = { only: [], quick: false, frozen: false, json: false, markdown: false, list: false, tfjs: true, progress: false, gcBetweenRuns: false, help: false };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) throw new UsageError(`${flag} needs an integer >= ${min}, got ${v ?? 'nothing'}`);
@@ -91,6 +94,7 @@ function parseArgs(argv: readonly string[]): Args {
       case '--list': a.list = true; break;
       case '--no-tfjs': a.tfjs = false; break;
       case '--progress': a.progress = true; break;
+      case '--gc-between-runs': a.gcBetweenRuns = true; break;
       case '-h':
       case '--help': a.help = true; break;
       default: throw new UsageError(`unknown option ${arg} (see npm run bench -- --help)`);
@@ -110,6 +114,8 @@ const HELP = `npm run bench [-- options]
   --frozen            parameters do not require grad in gradient / LRP workloads
   --markdown          print the table as Markdown
   --no-tfjs           skip the TensorFlow.js side runs even when installed
+  --gc-between-runs   a full, untimed garbage collection before every run (default: steady state,
+                      each run collects the previous runs' garbage as V8 decides)
   --list              print the workload names`;
 
 const r1 = (x: number): number => Math.round(x * 10) / 10;
@@ -120,7 +126,7 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
   const { configureBackend } = await import('./backend.js');
   const { WORKLOADS, findWorkload } = await import('./workloads.js');
   const { tfjsWorkloads } = await import('./tfjs.js');
-  const { timeRuns, peakRssMb, gcBetweenRuns } = await import('./timing.js');
+  const { timeRuns, peakRssMb, gcAvailable } = await import('./timing.js');
   const backend = await configureBackend({ kernels: a.kernels, threads: a.threads });
   // `threads` records --threads; without it, what the engine uses by default.
   const threads = a.threads ?? backend.threadsUsed;
@@ -145,6 +151,7 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
       warmup,
       runs: planned,
       budgetMs: a.runs === undefined ? w.budgetMs : undefined,
+      gcBetweenRuns: a.gcBetweenRuns,
       onRun: (phase, i, ms) => log(`  ${name} ${phase === 'warmup' ? 'warm-up' : 'run'} ${i + 1}${phase === 'warmup' ? `/${warmup}` : ''}: ${ms.toFixed(1)} ms`),
     });
     const runs = t.samples.length;
@@ -169,7 +176,7 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
       kernels_source: name.startsWith('tfjs-') ? 'tfjs' : backend.kernelsSource,
       threads_note: threadsNote,
       frozen: a.frozen,
-      gc_between_runs: gcBetweenRuns,
+      gc_between_runs: a.gcBetweenRuns && gcAvailable,
       flops: prepared.flops ?? null,
       flops_note: prepared.flopsNote ?? null,
       samples_ms: t.samples.map(r3),
@@ -192,6 +199,7 @@ function runChildren(names: readonly string[], a: Args): BenchResult[] {
     if (a.kernels !== undefined) args.push('--kernels', a.kernels);
     if (a.quick) args.push('--quick');
     if (a.frozen) args.push('--frozen');
+    if (a.gcBetweenRuns) args.push('--gc-between-runs');
     process.stderr.write(`${name} ...\n`);
     const t0 = Date.now();
     const child = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 << 20 });
@@ -301,6 +309,7 @@ async function main(): Promise<void> {
   console.log(`finished after ${((Date.now() - t0) / 60000).toFixed(1)} min, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (r0) console.log(`kernels: ${r0.kernels} (${String(r0.kernels_source)}); threads asked ${r0.threads}, used ${r0.threads_used}: ${String(r0.threads_note)}`);
   if (a.frozen) console.log('--frozen: parameters do not require grad in the gradient / LRP workloads');
+  console.log(a.gcBetweenRuns ? '--gc-between-runs: a full collection (untimed) before every run' : 'steady state: no forced collection between runs (--gc-between-runs to force one)');
   if (!installedTfjs().length) console.log('TensorFlow.js side runs skipped: @tensorflow/tfjs (or tfjs-core) with tfjs-backend-cpu / -wasm is not installed');
   else if (!a.tfjs) console.log('TensorFlow.js side runs skipped (--no-tfjs)');
   console.log(`ratios: ours / yardstick (above 1 = slower); yardsticks from issue 7, same kind of machine\n`);

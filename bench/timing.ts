@@ -19,6 +19,13 @@ export interface TimeOptions {
    * many milliseconds at the last warm-up's speed (at least 1, at most `runs`).
    */
   budgetMs?: number;
+  /**
+   * A full collection before every run, untimed (when the GC can be reached): each run starts from
+   * the same heap. Off by default: the runs then follow each other as in a user's loop over inputs,
+   * garbage of one run is collected (and timed) during the next as V8 decides, and memory the
+   * allocator would hand back to the OS after a forced collection is reused instead.
+   */
+  gcBetweenRuns?: boolean;
   /** Called after each warm-up or timed run (not timed), e.g. to print progress. */
   onRun?: (phase: 'warmup' | 'timed', i: number, ms: number) => void;
 }
@@ -44,8 +51,8 @@ function findGc(): (() => void) | undefined {
 
 const gc = findGc();
 
-/** Whether a full collection runs before each timed run. */
-export const gcBetweenRuns = gc !== undefined;
+/** Whether a full collection can run before each timed run (see TimeOptions.gcBetweenRuns). */
+export const gcAvailable = gc !== undefined;
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -53,15 +60,12 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-/**
- * Times `fn`. A full collection runs before every run, untimed (when the GC can be reached), so each timed run
- * starts from the same heap and does not pay for the previous run's garbage; garbage created inside
- * a run is still collected (and timed) as V8 decides.
- */
+/** Times `fn` after `o.warmup` untimed runs; see TimeOptions.gcBetweenRuns for the collector. */
 export function timeRuns(fn: () => void, o: TimeOptions): Timing {
+  const collect = o.gcBetweenRuns ? gc : undefined;
   let last = 0;
   for (let i = 0; i < o.warmup; i++) {
-    gc?.();
+    collect?.();
     const t0 = process.hrtime.bigint();
     fn();
     last = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -71,7 +75,7 @@ export function timeRuns(fn: () => void, o: TimeOptions): Timing {
   if (o.budgetMs !== undefined && last > 0) runs = Math.max(1, Math.min(runs, Math.floor(o.budgetMs / last)));
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
-    gc?.();
+    collect?.();
     const t0 = process.hrtime.bigint();
     fn();
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;

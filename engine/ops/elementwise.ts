@@ -82,6 +82,23 @@ const clampCopying = unaryOp(
   (g, { inputs: [x], attrs }) => [mul(g, mul(ge(x!, attrs.lo ?? -Infinity), le(x!, attrs.hi ?? Infinity)))],
   clampLoop,
 );
+/** Every element is >= bound, and none is -0 when the bound is 0 (clamp keeps -0 against a 0 bound). */
+function allAtLeast(d: Tensor['data'], bound: number): boolean {
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (!(v >= bound) || (v === 0 && Object.is(v, -0))) return false;
+  }
+  return true;
+}
+
+function allAtMost(d: Tensor['data'], bound: number): boolean {
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (!(v <= bound) || (v === 0 && Object.is(v, -0))) return false;
+  }
+  return true;
+}
+
 /**
  * When no element is out of bounds the result shares the input's storage (tensors are immutable):
  * LRP clamps every ReLU output at zero, where the copy would change nothing.
@@ -103,6 +120,11 @@ export const clampOp: OpDef<UnaryAttrs> = {
         }
       }
       if (inside) return new Tensor(s, x.shape);
+      // Everything clamped to a +0 bound (the negative part of a ReLU output): a fresh array already
+      // holds that, and its pages need not be written.
+      if ((hi === 0 && !Object.is(hi, -0) && lo <= 0 && allAtLeast(s, 0)) || (lo === 0 && !Object.is(lo, -0) && hi >= 0 && allAtMost(s, 0))) {
+        return emptyLike(x);
+      }
     }
     return clampCopying.forward(inputs, attrs);
   },
@@ -172,9 +194,32 @@ function binaryForward(name: string, f: (a: number, b: number) => number, code?:
   };
 }
 
+const addCopying = binaryForward('add', (a, b) => a + b, BinaryCode.Add);
+
+/** Every element is +0 or -0. */
+function allZeros(d: Tensor['data']): boolean {
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  return true;
+}
+
+/** No element is -0 (x + (+0) is x for every other x, NaN included). */
+function noNegativeZero(d: Tensor['data']): boolean {
+  for (let i = 0; i < d.length; i++) if (d[i] === 0 && Object.is(d[i], -0)) return false;
+  return true;
+}
+
 export const addOp: OpDef = {
   name: 'add',
-  forward: binaryForward('add', (a, b) => a + b, BinaryCode.Add),
+  // x + 0 over same-shaped float tensors shares x's storage when that is bitwise the sum: LRP adds
+  // the all-zero output of a negative-input term to the positive one in every layer after a ReLU.
+  forward(inputs) {
+    const [a, b] = inputs as [Tensor, Tensor];
+    if (a.dtype === b.dtype && a.dtype !== 'int32' && a.size > 0 && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
+      if (allZeros(b.data) && noNegativeZero(a.data)) return new Tensor(a.data, a.shape);
+      if (allZeros(a.data) && noNegativeZero(b.data)) return new Tensor(b.data, b.shape);
+    }
+    return addCopying(inputs);
+  },
   vjp: (g, { inputs: [a, b], needs }) => [needs[0] ? sumTo(g, a!.shape) : null, needs[1] ? sumTo(g, b!.shape) : null],
 };
 export const subOp: OpDef = {

@@ -150,6 +150,27 @@ describe('LRP shortcuts', () => {
   });
 
 
+  it('x + 0 shares x only where that is bitwise the sum; clamping to a 0 bound gives +0 everywhere, or copies', () => {
+    const sig = (d: ArrayLike<number>): string[] => Array.from(d, (v) => (Object.is(v, -0) ? '-0' : String(v)));
+    const f64 = { dtype: 'float64' as const };
+    const a = E.tensor([1, -2, NaN, 0, Infinity], f64);
+    const zeros = E.tensor([0, 0, -0, 0, 0], f64);
+    const s1 = E.add(a, zeros);
+    expect(s1.data).to.equal(a.data);
+    expect(sig(E.add(zeros, a).data)).to.deep.equal(sig(a.data));
+    // -0 + +0 is +0: with a -0 in x the sum is computed.
+    const withNegZero = E.tensor([1, -0, 3, 4, 5], f64);
+    const s2 = E.add(withNegZero, E.zeros([5], f64));
+    expect(s2.data).to.not.equal(withNegZero.data);
+    expect(sig(s2.data)).to.deep.equal(['1', '0', '3', '4', '5']);
+
+    const relu = E.tensor([0, 2, 0.5, 7], f64);
+    expect(sig(E.clamp(relu, null, 0).data)).to.deep.equal(['0', '0', '0', '0']);
+    expect(sig(E.clamp(E.tensor([-0, 2], f64), null, 0).data)).to.deep.equal(['-0', '0']);
+    expect(sig(E.clamp(E.tensor([-1, -3], f64), 0, null).data)).to.deep.equal(['0', '0']);
+    expect(sig(E.clamp(E.tensor([NaN, 3], f64), null, 0).data)).to.deep.equal(['NaN', '0']);
+  });
+
   it('conv2d of a zero input is the bias; non-finite weights still give NaN', () => {
     const w = E.randn([2, 3, 3, 3], { rng: new E.Rng(1), dtype: 'float64' });
     const b = E.tensor([0.5, -2], { dtype: 'float64' });
