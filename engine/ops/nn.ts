@@ -1,5 +1,5 @@
 import { Tensor, ShapeError, shapeStr } from '../tensor.js';
-import { noGrad } from '../autograd.js';
+import { apply, noGrad, sameFloatDType, type OpDef } from '../autograd.js';
 import { type Rng, defaultRng } from '../random.js';
 import { abs, add, div, exp, gt, log, mul, neg, relu, sqrt, sub, where } from './elementwise.js';
 import { max, mean, sum } from './reduce.js';
@@ -51,6 +51,58 @@ function channelShape(x: Tensor): number[] {
   return x.shape.map((d, i) => (i === 1 ? d : 1));
 }
 
+/**
+ * y = x * scale[c] + shift[c] over dim 1 of x ([N, C, ...]) in one pass: evaluation-mode batch norm
+ * as one fresh tensor instead of two (the second multiply-add pass and its page faults were a
+ * quarter of a ResNet-18 forward). Same values as mul then add in float64; in float32 the sum is
+ * rounded once instead of twice.
+ */
+export const channelAffineOp: OpDef = {
+  name: 'channel_affine',
+  forward([x, scale, shift]) {
+    requireFloatDims(x!);
+    sameFloatDType('channel_affine', [x!, scale!, shift!]);
+    const C = x!.shape[1]!;
+    if (scale!.size !== C || shift!.size !== C) {
+      throw new ShapeError(`channel_affine: scale ${shapeStr(scale!.shape)} and shift ${shapeStr(shift!.shape)} must have ${C} elements (dim 1 of ${shapeStr(x!.shape)})`);
+    }
+    const out = emptyLike(x!);
+    const src = x!.data;
+    const dst = out.data;
+    const s = scale!.data;
+    const t = shift!.data;
+    const inner = x!.shape.slice(2).reduce((a, b) => a * b, 1);
+    const N = x!.shape[0]!;
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const a = s[c]!;
+        const b = t[c]!;
+        const base = (n * C + c) * inner;
+        for (let i = base; i < base + inner; i++) dst[i] = src[i]! * a + b;
+      }
+    }
+    return out;
+  },
+  vjp: (g, { inputs: [x, scale], needs }) => {
+    const cs = channelShape(x!);
+    const others = x!.shape.map((_, i) => i).filter((i) => i !== 1);
+    return [
+      needs[0] ? mul(g, reshape(scale!, cs)) : null,
+      needs[1] ? reshape(sum(mul(g, x!), others), scale!.shape) : null,
+      needs[2] ? reshape(sum(g, others), scale!.shape) : null,
+    ];
+  },
+};
+
+function requireFloatDims(x: Tensor): void {
+  if (x.ndim < 2) throw new ShapeError(`channel_affine: input must be [N, C, ...], got ${shapeStr(x.shape)}`);
+}
+
+/** x * scale + shift per channel (dim 1); scale and shift hold one value per channel. */
+export function channelAffine(x: Tensor, scale: Tensor, shift: Tensor): Tensor {
+  return apply(channelAffineOp, [x, scale, shift], {});
+}
+
 export interface BatchNormOptions {
   training?: boolean;
   momentum?: number;
@@ -90,7 +142,7 @@ export function batchNorm(
       shift = mul(shift, weight);
     }
     if (bias) shift = add(shift, bias);
-    return { output: add(mul(x, reshape(scale, cs)), reshape(shift, cs)) };
+    return { output: channelAffine(x, scale, shift) };
   }
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const mu = mean(x, axes, true);

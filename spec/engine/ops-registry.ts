@@ -121,8 +121,12 @@ export const opChecks: Record<string, OpCheck> = {
   softmax: { covers: ['exp', 'div', 'sum'], make: (r) => ({ fn: (x) => E.softmax(x!, 1), inputs: [rnd(r, [2, 4])] }) },
   log_softmax: { covers: ['log', 'exp'], make: (r) => ({ fn: (x) => E.logSoftmax(x!, -1), inputs: [rnd(r, [2, 4])] }) },
   cross_entropy: { covers: ['log', 'exp'], make: (r) => ({ fn: (x) => E.crossEntropy(x!, [1, 3]), inputs: [rnd(r, [2, 4])] }) },
+  channel_affine: {
+    covers: ['channel_affine'],
+    make: (r) => ({ fn: (x, s, t) => E.mul(E.channelAffine(x!, s!, t!), x!), inputs: [rnd(r, [2, 3, 2, 2]), rnd(r, [3]), rnd(r, [3])] }),
+  },
   batch_norm_eval: {
-    covers: ['sqrt', 'div', 'mul', 'add'],
+    covers: ['sqrt', 'div', 'mul', 'add', 'channel_affine'],
     make: (r) => {
       const rm = E.randn([3], { ...f64, rng: r });
       const rv = E.rand([3], { ...f64, rng: r, low: 0.5, high: 2 });
