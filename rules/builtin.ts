@@ -1,7 +1,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { BasicRule, FunctionRule, identity, noMod, toList, withBias, type ParamModifier, type Rule } from './core.js';
-import { makeStabilizer, type StabilizerLike } from './stabilizer.js';
+import { divideStabilized, makeStabilizer, type StabilizerLike } from './stabilizer.js';
 
 export type ZeroParams = string | readonly string[] | null;
 
@@ -35,7 +35,7 @@ export function epsilonRule(opts: EpsilonOptions = {}): Rule {
     name: 'Epsilon',
     settings: { epsilon: opts.epsilon ?? 1e-6, zeroParams: toList(opts.zeroParams) },
     terms: [{ input: identity, params: noMod(toList(opts.zeroParams)) }],
-    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    gradientMapper: (r, [y]) => [divideStabilized(stab, r, y!)],
     inputWeightedReducer: true,
     reducer: (xs, gs) => termProducts(xs, gs, [0]),
   });
@@ -53,7 +53,7 @@ export function zPlusRule(opts: StabilizedOptions = {}): Rule {
       { input: negPart, params: clampMod(null, 0, withBias(zp)) },
     ],
     gradientMapper: (r, ys) => {
-      const s = E.div(r, stab(sumAll(ys)));
+      const s = divideStabilized(stab, r, sumAll(ys));
       return [s, s];
     },
     inputWeightedReducer: true,
@@ -84,8 +84,8 @@ export function alphaBetaRule(opts: AlphaBetaOptions = {}): Rule {
       { input: negPart, params: clampMod(0, null, withBias(zp)) },
     ],
     gradientMapper: (r, ys) => {
-      const pos = E.div(r, stab(E.add(ys[0]!, ys[1]!)));
-      const neg = E.div(r, stab(E.add(ys[2]!, ys[3]!)));
+      const pos = divideStabilized(stab, r, E.add(ys[0]!, ys[1]!));
+      const neg = divideStabilized(stab, r, E.add(ys[2]!, ys[3]!));
       return [pos, pos, neg, neg];
     },
     inputWeightedReducer: true,
@@ -118,8 +118,8 @@ export function gammaRule(opts: GammaOptions = {}): Rule {
     // zennit's fifth term is the unmodified output, used only for its sign: the recorded output is the same value.
     gradientMapper: (r, ys, layer) => {
       const z = layer.output;
-      const pos = E.div(E.mul(r, E.gt(z, 0)), stab(E.add(ys[0]!, ys[1]!)));
-      const neg = E.div(E.mul(r, E.lt(z, 0)), stab(E.add(ys[2]!, ys[3]!)));
+      const pos = divideStabilized(stab, E.mul(r, E.gt(z, 0)), E.add(ys[0]!, ys[1]!));
+      const neg = divideStabilized(stab, E.mul(r, E.lt(z, 0)), E.add(ys[2]!, ys[3]!));
       return [pos, pos, neg, neg];
     },
     inputWeightedReducer: true,
@@ -156,7 +156,7 @@ export function zBoxRule(opts: ZBoxOptions): Rule {
       { input: (x) => expandBound(opts.high, x), params: clampMod(null, 0, zp) },
     ],
     gradientMapper: (r, ys) => {
-      const s = E.div(r, stab(E.sub(E.sub(ys[0]!, ys[1]!), ys[2]!)));
+      const s = divideStabilized(stab, r, E.sub(E.sub(ys[0]!, ys[1]!), ys[2]!));
       return [s, s, s];
     },
     inputWeightedReducer: true,
@@ -173,7 +173,7 @@ export function flatRule(opts: StabilizedOptions = {}): Rule {
     name: 'Flat',
     settings: { stabilizer: opts.stabilizer ?? 1e-6 },
     terms: [{ input: onesLike, params: { modify: (p) => E.onesLike(p), zeroParams: withBias(opts.zeroParams) } }],
-    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    gradientMapper: (r, [y]) => [divideStabilized(stab, r, y!)],
     reducer: (xs, gs) => gs[0] ?? E.zerosLike(xs[0]!),
   });
 }
@@ -185,7 +185,7 @@ export function wSquareRule(opts: StabilizedOptions = {}): Rule {
     name: 'WSquare',
     settings: { stabilizer: opts.stabilizer ?? 1e-6, zeroParams: toList(opts.zeroParams) },
     terms: [{ input: onesLike, params: { modify: (p) => E.mul(p, p), zeroParams: toList(opts.zeroParams) } }],
-    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    gradientMapper: (r, [y]) => [divideStabilized(stab, r, y!)],
     reducer: (xs, gs) => gs[0] ?? E.zerosLike(xs[0]!),
   });
 }
@@ -197,7 +197,7 @@ export function normRule(opts: { stabilizer?: StabilizerLike } = {}): Rule {
     name: 'Norm',
     settings: { stabilizer: opts.stabilizer ?? 1e-6 },
     terms: [{ input: identity, params: { modify: identity, keys: [] } }],
-    gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
+    gradientMapper: (r, [y]) => [divideStabilized(stab, r, y!)],
     inputWeightedReducer: true,
     reducer: (xs, gs) => termProducts(xs, gs, [0]),
   });

@@ -31,11 +31,30 @@ export function stabilize(x: Tensor, opts: StabilizerOptions = {}): Tensor {
   return E.add(x, E.mul(sign, eps));
 }
 
+/** The epsilon of stabilisers that are a plain shift (the default, or a number), for the fused divide. */
+const plainShift = new WeakMap<StabilizerFn, number>();
+
+function shiftBy(epsilon: number): StabilizerFn {
+  const fn: StabilizerFn = (x) => stabilize(x, { epsilon });
+  plainShift.set(fn, epsilon);
+  return fn;
+}
+
+/**
+ * r / stab(y): in one op (`stabilizedDiv`) when `stab` is a plain shift, otherwise as written. Same
+ * shapes only; broadcasting falls back to the two ops.
+ */
+export function divideStabilized(stab: StabilizerFn, r: Tensor, y: Tensor): Tensor {
+  const eps = plainShift.get(stab);
+  const same = r.ndim === y.ndim && r.shape.every((d, i) => d === y.shape[i]) && r.dtype === y.dtype;
+  return eps !== undefined && same ? E.stabilizedDiv(r, y, eps) : E.div(r, stab(y));
+}
+
 export function makeStabilizer(s: StabilizerLike | undefined, what = 'stabilizer'): StabilizerFn {
-  if (s === undefined) return (x) => stabilize(x);
+  if (s === undefined) return shiftBy(1e-6);
   if (typeof s === 'number') {
     if (!Number.isFinite(s) || s < 0) throw new RangeError(`${what} must be a finite number >= 0, got ${s}`);
-    return (x) => stabilize(x, { epsilon: s });
+    return shiftBy(s);
   }
   if (typeof s === 'function') return s;
   if (typeof s === 'object' && s !== null) return (x) => stabilize(x, s);

@@ -63,6 +63,10 @@ export const opChecks: Record<string, OpCheck> = {
     covers: ['slice'],
     make: (r) => ({ fn: (x) => { const s = E.slice(x!, [[1, undefined, 2], [-3, -1]]); return E.mul(s, s); }, inputs: [rnd(r, [5, 4])] }),
   },
+  stabilized_div: {
+    covers: ['stabilized_div'],
+    make: (r) => ({ fn: (a, y) => E.mul(E.stabilizedDiv(a!, y!, 0.1), a!), inputs: [rnd(r, [3, 4]), awayFromZero(r, [3, 4])] }),
+  },
   stabilize: { covers: ['stabilize'], make: (r) => ({ fn: (x) => E.mul(E.stabilizeShift(x!, 0.1), x!), inputs: [awayFromZero(r, [3, 4])] }) },
   alias: { covers: ['alias'], make: (r) => ({ fn: (x) => E.mul(E.alias(x!), x!), inputs: [rnd(r, [3])] }) },
   pad: { covers: ['embed'], make: (r) => ({ fn: (x) => { const p = E.pad(x!, [[1, 2], [0, 1]]); return E.mul(p, p); }, inputs: [rnd(r, [2, 3])] }) },

@@ -171,6 +171,18 @@ describe('LRP shortcuts', () => {
     expect(sig(E.clamp(E.tensor([NaN, 3], f64), null, 0).data)).to.deep.equal(['NaN', '0']);
   });
 
+  it('the fused stabilized divide equals div(r, stabilize(y)) bit for bit in float64, within one rounding in float32', () => {
+    const rng = new E.Rng(11);
+    const y = E.mul(E.randn([4, 50], { dtype: 'float64', rng }), E.tensor([1e-7, 1, 1e3, 0], { dtype: 'float64' }).reshape([4, 1]));
+    const r = E.randn([4, 50], { dtype: 'float64', rng });
+    expect(bits(E.stabilizedDiv(r, y, 1e-6))).to.deep.equal(bits(E.div(r, E.stabilizeShift(y, 1e-6))));
+    const r32 = E.cast(r, 'float32');
+    const y32 = E.cast(y, 'float32');
+    const fused = E.stabilizedDiv(r32, y32, 1e-6).data;
+    const twoStep = E.div(r32, E.stabilizeShift(y32, 1e-6)).data;
+    fused.forEach((v, i) => expect(Math.abs(v - twoStep[i]!)).to.be.at.most(2.5e-7 * Math.abs(twoStep[i]!)));
+  });
+
   it('conv2d of a zero input is the bias; non-finite weights still give NaN', () => {
     const w = E.randn([2, 3, 3, 3], { rng: new E.Rng(1), dtype: 'float64' });
     const b = E.tensor([0.5, -2], { dtype: 'float64' });
