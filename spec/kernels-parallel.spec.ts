@@ -238,6 +238,40 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
     });
   }
 
+  describe('resident weights', function () {
+    it('cached weights read from the resident arena give the same relevance as one thread, also when the arena keeps filling up', function () {
+      const model = new models.ResNet({ block: 'BasicBlock', layers: [1, 1, 1, 1], planes: [32, 32, 64, 64], numClasses: 5, rng: new engine.Rng(3) });
+      model.eval();
+      const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
+      const x = engine.randn([1, 3, 64, 64], { rng: new engine.Rng(4) });
+      const explain = (): number[] => {
+        const rec = attribution.recordForward(view, x);
+        const r = rec.attribute(attribution.oneHotSeed(rec.output, [2]), { composite: composites.epsilonPlusFlat() }).relevance;
+        return Array.from(r.data as FloatArray);
+      };
+      setKernelThreads(1);
+      const one = explain();
+      setKernelThreads(2);
+      expect(startKernelWorkers()).to.equal(true);
+      const prev = setKernelThreadLimits({ convWasm: 1 << 16, convTs: 1 << 16 });
+      try {
+        for (const residentBytes of [prev.residentBytes, 1 << 18]) {
+          setKernelThreadLimits({ residentBytes });
+          for (let round = 0; round < 2; round++) {
+            const before = kernelThreadStats();
+            const two = explain();
+            const after = kernelThreadStats();
+            expect(after.residentConv - before.residentConv, `no convolution read resident weights (arena ${residentBytes} bytes)`).to.be.greaterThan(5);
+            const j = one.findIndex((v, k) => !Object.is(v, two[k]));
+            if (j >= 0) expect.fail(`arena ${residentBytes} bytes, round ${round}, element ${j}: ${two[j]} on 2 threads, ${one[j]} on 1`);
+          }
+        }
+      } finally {
+        setKernelThreadLimits(prev);
+      }
+    });
+  });
+
   describe('end to end', function () {
     it('an explanation and its double backward are bit-identical on 1 and 2 threads', function () {
       // Big enough that the stem, the stage-1 convolutions and their gradients are split.

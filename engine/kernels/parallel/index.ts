@@ -14,10 +14,11 @@
 import type { FloatArray } from '../gemm.js';
 import type { ConvGeometry } from '../conv.js';
 import { wasmKernelsActive } from '../wasm/index.js';
+import { isCachedValue } from '../../memo.js';
 import { D_ARGS, GEOMETRY_KEYS, OP_CONV, OP_GEMM, OP_HANG, OP_THROW } from './protocol.js';
-import { Pool, workerThreadsModule, availableCores, KernelWorkerError, setKernelWorkerTimeout } from './pool.js';
+import { Pool, workerThreadsModule, availableCores, KernelWorkerError, setKernelWorkerTimeout, RESIDENT_BYTES } from './pool.js';
 import {
-  convTile, planConv, guidedBounds, gemmChunk, tileInputRegions, tileOutputBoxes, copyBox, boxSize, dimsOf, type ConvFn, type ConvKind, type GemmFn,
+  BACKWARD_WEIGHT, convTile, planConv, guidedBounds, gemmChunk, tileInputRegions, tileOutputBoxes, copyBox, boxSize, dimsOf, type ConvFn, type ConvKind, type GemmFn,
 } from './tiles.js';
 
 export { KernelWorkerError, setKernelWorkerTimeout };
@@ -153,7 +154,7 @@ export function startKernelWorkers(timeoutMs = 60_000): boolean {
  * 128^3 (intensity 14.5) 1.03x, 192^3 (21) 1.36x; convolutions of 3.7M multiply-adds 0.8-1.4x.
  * The TypeScript kernels are ~10x slower per multiply-add, so their break-even is lower.
  */
-const limits = { gemmWasm: 1 << 21, gemmTs: 1 << 18, convWasm: 1 << 23, convTs: 1 << 19, gemmIntensity: 16 };
+const limits = { gemmWasm: 1 << 21, gemmTs: 1 << 18, convWasm: 1 << 23, convTs: 1 << 19, gemmIntensity: 16, residentBytes: RESIDENT_BYTES };
 
 /** Overrides the limits above (specs use it to split small products too); returns the previous ones. */
 export function setKernelThreadLimits(next: Partial<typeof limits>): typeof limits {
@@ -162,10 +163,10 @@ export function setKernelThreadLimits(next: Partial<typeof limits>): typeof limi
   return prev;
 }
 
-const stats = { gemm: 0, conv: 0 };
+const stats = { gemm: 0, conv: 0, residentConv: 0 };
 
 /** How many GEMM / convolution calls ran split over threads in this process (for specs and benchmarks). */
-export function kernelThreadStats(): { gemm: number; conv: number } {
+export function kernelThreadStats(): { gemm: number; conv: number; residentConv: number } {
   return { ...stats };
 }
 
@@ -382,10 +383,13 @@ export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: F
   const f64 = !(out instanceof Float32Array);
   const dims = [dimsOf(kind, g, 0), dimsOf(kind, g, 1), dimsOf(kind, g, 2)] as const;
   const sizes = dims.map((d) => d[0] * d[1] * d[2] * d[3]);
+  // The weight of a forward or input-gradient convolution that the parameter cache holds (never
+  // written again) lives in the resident arena: copied once, not staged on every call.
+  const residentB = kind !== BACKWARD_WEIGHT && isCachedValue(b) && b.length === sizes[1] ? p.residentOffset(b, limits.residentBytes) : -1;
   // The data buffer mirrors the three arrays' layouts: the chunks' boxes of the inputs are copied
   // in, the workers' boxes of the output copied back.
   const L = new Layout(f64 ? 8 : 4);
-  const offs = sizes.map((n) => L.alloc(n));
+  const offs = sizes.map((n, arr) => L.alloc(arr === 1 && residentB >= 0 ? 0 : n));
   if (!p.reserve(L.bytes)) return false;
   const mem = f64 ? p.f64 : p.f32;
 
@@ -393,7 +397,7 @@ export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: F
   try {
     prefault(out, 0, 1, sizes[2]!, sizes[2]!);
     const arrays = [a, b] as const;
-    const copiedWhole = [false, false];
+    const copiedWhole = [false, residentB >= 0];
     // Each chunk's boxes of a and b into the mirror (runChunks: the workers' first chunks before
     // they wake, the rest after); an array copied whole once is not copied again.
     const stage = (c: number): void => {
@@ -413,6 +417,8 @@ export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: F
         c[i++] = offs[0]!;
         c[i++] = offs[1]!;
         c[i++] = offs[2]!;
+        c[i++] = residentB;
+        c[i++] = p.residentGen;
         for (const k of GEOMETRY_KEYS) c[i++] = g[k];
       }),
       (lo, hi) => convTile(kind, serial, a, b, out, g, plan.split, lo, hi),
@@ -423,6 +429,7 @@ export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: F
       for (const box of tileOutputBoxes(kind, g, plan.split, plan.bounds[c]!, plan.bounds[c + 1]!)) copyBox(mem, offs[2]!, out, 0, dims[2], box);
     }
     stats.conv++;
+    if (residentB >= 0) stats.residentConv++;
   } finally {
     p.busy = false;
   }

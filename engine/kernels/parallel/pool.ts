@@ -104,6 +104,8 @@ interface Slot {
   port: WorkerThreads.MessagePort;
   seq: number;
   gen: number;
+  /** The resident arena generation this worker has been sent. */
+  residentGen: number;
 }
 
 let baseTimeoutMs = 60_000;
@@ -125,6 +127,8 @@ function timeoutFor(ownMs: number): number {
 const MIB = 1 << 20;
 /** The data buffer never grows beyond this; larger jobs run on one thread. */
 export const MAX_DATA_BYTES = 1024 * MIB;
+/** The resident arena's size (virtual until written): ResNet-18's merged and clamped weights take ~90 MB. */
+export const RESIDENT_BYTES = 256 * MIB;
 
 export class KernelWorkerError extends Error {
   override name = 'KernelWorkerError';
@@ -138,6 +142,17 @@ export class Pool {
   gen = 0;
   busy = false;
   readonly sched = new Int32Array(new SharedArrayBuffer(SCHED_INTS * 4));
+  /**
+   * Cached weights (parameter-cache values, never written again) copied once into shared memory, so
+   * that convolutions do not stage them on every call. Bump-allocated; when full, replaced by an
+   * empty arena (a new generation) and refilled by the calls that follow.
+   */
+  resident: SharedArrayBuffer | null = null;
+  residentGen = 0;
+  residentF32: Float32Array = new Float32Array(0);
+  residentF64: Float64Array = new Float64Array(0);
+  private residentUsed = 0;
+  private residentAt = new WeakMap<object, number>();
   private allReady = false;
   /** Set when a worker failed to load, died or timed out: the pool is unusable and shut down. */
   failure: string | null = null;
@@ -164,7 +179,7 @@ export class Pool {
         execArgv: [],
         name: `lrp-tape kernels ${i + 1}`,
       });
-      const slot: Slot = { worker, control: new Int32Array(controlBuffer), bytes: new Uint8Array(controlBuffer), port: port1, seq: 0, gen: 0 };
+      const slot: Slot = { worker, control: new Int32Array(controlBuffer), bytes: new Uint8Array(controlBuffer), port: port1, seq: 0, gen: 0, residentGen: 0 };
       // Events reach us only when the main thread's event loop runs; they are a backstop for the
       // control block (a worker that dies reports EXITED there itself when it can).
       worker.on('error', (e: unknown) => {
@@ -226,6 +241,36 @@ export class Pool {
     return this.slots.every((s) => s.control[WASM] === 1);
   }
 
+  /**
+   * The element offset of `arr` in the resident arena (copying it there the first time), or -1 when
+   * it does not fit. Only for arrays that are never written again.
+   */
+  residentOffset(arr: Float32Array | Float64Array, capacity = RESIDENT_BYTES): number {
+    const known = this.residentAt.get(arr);
+    if (known !== undefined) return known;
+    const bytes = Math.ceil(arr.byteLength / 8) * 8;
+    if (bytes > capacity / 4) return -1;
+    if (this.resident === null || this.resident.byteLength !== capacity || this.residentUsed + bytes > capacity) {
+      let buffer: SharedArrayBuffer;
+      try {
+        buffer = new SharedArrayBuffer(capacity);
+      } catch {
+        return -1;
+      }
+      this.resident = buffer;
+      this.residentF32 = new Float32Array(buffer);
+      this.residentF64 = new Float64Array(buffer);
+      this.residentGen++;
+      this.residentUsed = 0;
+      this.residentAt = new WeakMap();
+    }
+    const at = this.residentUsed / arr.BYTES_PER_ELEMENT;
+    (arr instanceof Float32Array ? this.residentF32 : this.residentF64).set(arr, at);
+    this.residentUsed += bytes;
+    this.residentAt.set(arr, at);
+    return at;
+  }
+
   /** Makes the data buffer at least `bytes` long; false when that would pass MAX_DATA_BYTES. */
   reserve(bytes: number): boolean {
     if (this.data && this.data.byteLength >= bytes) return true;
@@ -254,6 +299,11 @@ export class Pool {
       const msg: BufferMessage = { gen: this.gen, buffer: this.data! };
       s.port.postMessage(msg);
       s.gen = this.gen;
+    }
+    if (this.resident !== null && s.residentGen !== this.residentGen) {
+      const msg: BufferMessage = { gen: this.residentGen, buffer: this.resident, resident: true };
+      s.port.postMessage(msg);
+      s.residentGen = this.residentGen;
     }
     const c = s.control;
     c[D_OP] = op;

@@ -63,10 +63,14 @@ export const BOUNDS = 3;
 export const OWNERS = BOUNDS + MAX_CHUNKS + 1;
 export const SCHED_INTS = OWNERS + MAX_CHUNKS;
 
-/** Data-buffer replacement message, posted before the descriptor that first uses it. */
+/**
+ * Buffer replacement message, posted before the descriptor that first uses it: the data buffer, or
+ * (`resident`) the arena of cached weights that stay in shared memory across calls (index.ts).
+ */
 export interface BufferMessage {
   gen: number;
   buffer: SharedArrayBuffer;
+  resident?: boolean;
 }
 
 /** What the worker receives as workerData. */

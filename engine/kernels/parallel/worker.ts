@@ -28,15 +28,28 @@ let gen = 0;
 let f32: Float32Array = new Float32Array(0);
 let f64: Float64Array = new Float64Array(0);
 
-/** Pulls buffer messages (posted before the job that needs them) until generation `want` arrives. */
-function adoptBuffer(want: number): void {
-  while (gen !== want) {
+let residentGen = 0;
+let residentF32: Float32Array = new Float32Array(0);
+let residentF64: Float64Array = new Float64Array(0);
+
+/**
+ * Pulls buffer messages (posted before the job that needs them) until the data buffer's generation
+ * `want` (and, when given, the resident arena's `wantResident`) has arrived.
+ */
+function adoptBuffer(want: number, wantResident = residentGen): void {
+  while (gen !== want || residentGen !== wantResident) {
     const m = receiveMessageOnPort(port);
-    if (m === undefined) throw new Error(`data buffer generation ${want} was not posted (have ${gen})`);
+    if (m === undefined) throw new Error(`buffer generation ${want}/${wantResident} was not posted (have ${gen}/${residentGen})`);
     const msg = m.message as BufferMessage;
-    gen = msg.gen;
-    f32 = new Float32Array(msg.buffer);
-    f64 = new Float64Array(msg.buffer);
+    if (msg.resident) {
+      residentGen = msg.gen;
+      residentF32 = new Float32Array(msg.buffer);
+      residentF64 = new Float64Array(msg.buffer);
+    } else {
+      gen = msg.gen;
+      f32 = new Float32Array(msg.buffer);
+      f64 = new Float64Array(msg.buffer);
+    }
   }
 }
 
@@ -87,12 +100,18 @@ function run(): void {
     const kind = next() as ConvKind;
     const split = next();
     const offs = [next(), next(), next()];
+    // b from the resident arena (offset >= 0, with the arena's generation) or from the data buffer.
+    const residentB = next();
+    const wantResident = next();
     const g = {} as Record<(typeof GEOMETRY_KEYS)[number], number>;
     for (const k of GEOMETRY_KEYS) g[k] = next();
     const geom = g as ConvGeometry;
+    if (residentB >= 0) adoptBuffer(control[D_GEN]!, wantResident);
     const views = ([0, 1, 2] as const).map((arr) => {
       const d = dimsOf(kind, geom, arr);
-      return mem.subarray(offs[arr]!, offs[arr]! + d[0] * d[1] * d[2] * d[3]);
+      const size = d[0] * d[1] * d[2] * d[3];
+      if (arr === 1 && residentB >= 0) return (control[D_F64] === 1 ? residentF64 : residentF32).subarray(residentB, residentB + size);
+      return mem.subarray(offs[arr]!, offs[arr]! + size);
     });
     eachChunk((lo, hi) => convTile(kind, convFns[kind]!, views[0]!, views[1]!, views[2]!, geom, split, lo, hi));
     return;
