@@ -49,11 +49,7 @@ export interface BasicRuleSpec {
   inputWeightedReducer?: boolean;
 }
 
-function allZero(t: Tensor): boolean {
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
-}
+
 
 export function identity<T>(x: T): T {
   return x;
@@ -127,7 +123,7 @@ export class BasicRule implements Rule {
       });
       const seeds = E.withGradMode(record, () => gradientMapper(relevance, ys, layer));
       // Not when recording: d(x_k * g_k)/dx_k = g_k is not zero where x_k is.
-      const vanishing = terms.map((_, k) => !record && !wantParams && this.spec.inputWeightedReducer === true && xs[k]!.every(allZero));
+      const vanishing = terms.map((_, k) => !record && !wantParams && this.spec.inputWeightedReducer === true && xs[k]!.every((x) => E.isAllZero(x)));
       const active = seeds.map((s, k) => (s && !vanishing[k] ? k : -1)).filter((k) => k >= 0);
       const paramNames = wantParams ? Object.keys(baseParams).filter((n) => baseParams[n] !== null) : [];
       const targets: Tensor[] = [];

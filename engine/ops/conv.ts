@@ -2,7 +2,7 @@ import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
 import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../kernels/conv.js';
 import type { FloatArray } from '../kernels/gemm.js';
-import { emptyLike, requireFloat } from './util.js';
+import { emptyLike, isAllZero, markAllZero, requireFloat } from './util.js';
 import { isCachedValue } from '../memo.js';
 import { add } from './elementwise.js';
 import { sum } from './reduce.js';
@@ -58,11 +58,12 @@ export const conv2dOp: OpDef<ConvAttrs> = {
     const y = emptyLike(x!, a.yShape);
     // A zero input with finite weights gives zeros (LRP's negative-input terms after a ReLU are all
     // zero): the fresh output already is, up to the sign of zero.
-    const zeroInput = allZero(x!.data) && allFinite(w!.data);
+    const zeroInput = isAllZero(x!) && allFinite(w!.data);
     if (!zeroInput) conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a));
     // The optional bias is added into the fresh output: no second tensor and pass for `+ b`. Zeros
     // plus a zero bias stay +0 untouched (the pages of a fresh output are not even mapped).
-    if (b && !(zeroInput && allZero(b.data))) {
+    if (zeroInput && (!b || isAllZero(b))) return markAllZero(y);
+    if (b) {
       const [N, O, OH, OW] = a.yShape as [number, number, number, number];
       const P = OH * OW;
       const yd = y.data;
@@ -109,11 +110,6 @@ export const conv2dWeightGradOp: OpDef<ConvAttrs> = {
     needs[1] ? apply(conv2dOp, [x!, h], attrs) : null,
   ],
 };
-
-function allZero(d: ArrayLike<number>): boolean {
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
-}
 
 const finiteCachedWeights = new WeakMap<object, boolean>();
 

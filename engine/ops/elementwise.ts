@@ -3,7 +3,7 @@ import { apply, sameFloatDType, type OpDef } from '../autograd.js';
 import { binaryBroadcast, broadcastShapes, ternaryBroadcast } from '../kernels/broadcast.js';
 import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
 import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../kernels/wasm/elementwise.js';
-import { asTensor, emptyLike, requireFloat, type TensorLike } from './util.js';
+import { asTensor, emptyLike, isAllZero, markAllZero, requireFloat, type TensorLike } from './util.js';
 import { sumTo } from './reduce.js';
 
 // ---- unary ----------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ export const clampOp: OpDef<UnaryAttrs> = {
       // Everything clamped to a +0 bound (the negative part of a ReLU output): a fresh array already
       // holds that, and its pages need not be written.
       if ((hi === 0 && !Object.is(hi, -0) && lo <= 0 && allAtLeast(s, 0)) || (lo === 0 && !Object.is(lo, -0) && hi >= 0 && allAtMost(s, 0))) {
-        return emptyLike(x);
+        return markAllZero(emptyLike(x));
       }
     }
     return clampCopying.forward(inputs, attrs);
@@ -229,12 +229,6 @@ function binaryForward(name: string, f: (a: number, b: number) => number, code?:
 
 const addCopying = binaryForward('add', (a, b) => a + b, BinaryCode.Add);
 
-/** Every element is +0 or -0. */
-function allZeros(d: Tensor['data']): boolean {
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
-}
-
 /** No element is -0 (x + (+0) is x for every other x, NaN included). */
 function noNegativeZero(d: Tensor['data']): boolean {
   for (let i = 0; i < d.length; i++) if (d[i] === 0 && Object.is(d[i], -0)) return false;
@@ -248,8 +242,8 @@ export const addOp: OpDef = {
   forward(inputs) {
     const [a, b] = inputs as [Tensor, Tensor];
     if (a.dtype === b.dtype && a.dtype !== 'int32' && a.size > 0 && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
-      if (allZeros(b.data) && noNegativeZero(a.data)) return new Tensor(a.data, a.shape);
-      if (allZeros(a.data) && noNegativeZero(b.data)) return new Tensor(b.data, b.shape);
+      if (isAllZero(b) && noNegativeZero(a.data)) return new Tensor(a.data, a.shape);
+      if (isAllZero(a) && noNegativeZero(b.data)) return new Tensor(b.data, b.shape);
     }
     return addCopying(inputs);
   },
