@@ -86,6 +86,14 @@ function bothWays(threads: number, out: FloatArray, call: (out: FloatArray) => v
   return { one, many, split: after.gemm - before.gemm + after.conv - before.conv };
 }
 
+/** A ResNet big enough that the stem, the stage-1 convolutions and their gradients are split; its canonized view and an input. */
+function canonizedResNet(seed: number) {
+  const model = new models.ResNet({ block: 'BasicBlock', layers: [1, 1, 1, 1], planes: [32, 32, 64, 64], numClasses: 5, rng: new engine.Rng(seed) });
+  model.eval();
+  const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
+  return { model, view, x: engine.randn([1, 3, 64, 64], { rng: new engine.Rng(seed + 1) }) };
+}
+
 describe('kernels: threads (worker_threads + shared memory)', function () {
   this.timeout(600_000);
   const initialThreads = getKernelThreads();
@@ -240,10 +248,7 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
 
   describe('resident weights', function () {
     it('cached weights read from the resident arena give the same relevance as one thread, also when the arena keeps filling up', function () {
-      const model = new models.ResNet({ block: 'BasicBlock', layers: [1, 1, 1, 1], planes: [32, 32, 64, 64], numClasses: 5, rng: new engine.Rng(3) });
-      model.eval();
-      const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
-      const x = engine.randn([1, 3, 64, 64], { rng: new engine.Rng(4) });
+      const { view, x } = canonizedResNet(3);
       const explain = (): number[] => {
         const rec = attribution.recordForward(view, x);
         const r = rec.attribute(attribution.oneHotSeed(rec.output, [2]), { composite: composites.epsilonPlusFlat() }).relevance;
@@ -274,11 +279,7 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
 
   describe('end to end', function () {
     it('an explanation and its double backward are bit-identical on 1 and 2 threads', function () {
-      // Big enough that the stem, the stage-1 convolutions and their gradients are split.
-      const model = new models.ResNet({ block: 'BasicBlock', layers: [1, 1, 1, 1], planes: [32, 32, 64, 64], numClasses: 5, rng: new engine.Rng(1) });
-      model.eval();
-      const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
-      const x = engine.randn([1, 3, 64, 64], { rng: new engine.Rng(2) });
+      const { model, view, x } = canonizedResNet(1);
       const explain = (): number[][] => {
         const rec = attribution.recordForward(view, x);
         const seed = attribution.oneHotSeed(rec.output, [3]);

@@ -97,6 +97,31 @@ function collapse(outShape: Shape, sa: number[], sb: number[]): { shape: number[
   return { shape, sa: ra, sb: rb };
 }
 
+type Collapsed = ReturnType<typeof collapse>;
+
+/**
+ * Calls visit(o, pa, pb) for each block of `block` output elements (the last `tail` collapsed
+ * dims), advancing the dims before them like an odometer: pa and pb are the operands' offsets.
+ */
+function forEachBlock(c: Collapsed, tail: number, block: number, size: number, visit: (o: number, pa: number, pb: number) => void): void {
+  const n = c.shape.length;
+  const idx = new Array<number>(n).fill(0);
+  let pa = 0;
+  let pb = 0;
+  for (let o = 0; o < size; o += block) {
+    visit(o, pa, pb);
+    for (let d = n - 1 - tail; d >= 0; d--) {
+      idx[d]!++;
+      pa += c.sa[d]!;
+      pb += c.sb[d]!;
+      if (idx[d]! < c.shape[d]!) break;
+      pa -= c.sa[d]! * c.shape[d]!;
+      pb -= c.sb[d]! * c.shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
 /** out = a (op) b with NumPy broadcasting, through the specialised row loops. */
 export function binaryKernel(code: BinaryCode, a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape): void {
   const size = out.length;
@@ -107,44 +132,17 @@ export function binaryKernel(code: BinaryCode, a: Arr, aShape: Shape, b: Arr, bS
   const ia0 = c.sa[n - 1]!;
   const ib0 = c.sb[n - 1]!;
   if (n >= 2 && inner < SHORT_ROW && c.shape[n - 2]! > inner) {
-    // The two innermost dims as `inner` strided columns of `mid` elements each, the rest by odometer.
+    // The two innermost dims as `inner` strided columns of `mid` elements each.
     const mid = c.shape[n - 2]!;
     const ma = c.sa[n - 2]!;
     const mb = c.sb[n - 2]!;
-    const block = mid * inner;
-    const idx = new Array<number>(n).fill(0);
-    let pa = 0;
-    let pb = 0;
-    for (let o = 0; o < size; o += block) {
+    forEachBlock(c, 2, mid * inner, size, (o, pa, pb) => {
       for (let k = 0; k < inner; k++) column(code, a, pa + k * ia0, ma, b, pb + k * ib0, mb, out, o + k, inner, mid);
-      for (let d = n - 3; d >= 0; d--) {
-        idx[d]!++;
-        pa += c.sa[d]!;
-        pb += c.sb[d]!;
-        if (idx[d]! < c.shape[d]!) break;
-        pa -= c.sa[d]! * c.shape[d]!;
-        pb -= c.sb[d]! * c.shape[d]!;
-        idx[d] = 0;
-      }
-    }
+    });
     return;
   }
   if ((ia0 === 0 || ia0 === 1) && (ib0 === 0 || ib0 === 1)) {
-    const idx = new Array<number>(n).fill(0);
-    let pa = 0;
-    let pb = 0;
-    for (let o = 0; o < size; o += inner) {
-      row(code, a, pa, ia0, b, pb, ib0, out, o, inner);
-      for (let d = n - 2; d >= 0; d--) {
-        idx[d]!++;
-        pa += c.sa[d]!;
-        pb += c.sb[d]!;
-        if (idx[d]! < c.shape[d]!) break;
-        pa -= c.sa[d]! * c.shape[d]!;
-        pb -= c.sb[d]! * c.shape[d]!;
-        idx[d] = 0;
-      }
-    }
+    forEachBlock(c, 1, inner, size, (o, pa, pb) => row(code, a, pa, ia0, b, pb, ib0, out, o, inner));
     return;
   }
   // Inner strides other than 0/1 cannot happen after collapsing a broadcast; kept for safety.
