@@ -162,7 +162,9 @@ function attrKey(attrs: unknown): string | null {
   let plain = true;
   const s = JSON.stringify(attrs, (_k, v: unknown) => {
     if (v === undefined) return undefined;
-    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+    // -0 and 0 must differ (clamp(x, max = -0) writes -0), and JSON has no infinities.
+    if (typeof v === 'number') return Object.is(v, -0) ? '-0' : Number.isFinite(v) ? v : String(v);
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
     if (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype) return v;
     plain = false;
     return undefined;

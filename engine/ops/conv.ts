@@ -115,7 +115,8 @@ const finiteCachedWeights = new WeakMap<object, boolean>();
 
 /** No NaN or infinity (x * 0 is NaN exactly for those); remembered for cached (immutable) weights. */
 function allFinite(d: Float32Array | Float64Array | Int32Array): boolean {
-  const known = finiteCachedWeights.get(d);
+  const cached = isCachedValue(d);
+  const known = cached ? finiteCachedWeights.get(d) : undefined;
   if (known !== undefined) return known;
   let a0 = 0;
   let a1 = 0;
@@ -130,7 +131,7 @@ function allFinite(d: Float32Array | Float64Array | Int32Array): boolean {
   }
   for (let i = n4; i < d.length; i++) a0 += d[i]! * 0;
   const finite = a0 + a1 + a2 + a3 === 0;
-  if (isCachedValue(d)) finiteCachedWeights.set(d, finite);
+  if (cached) finiteCachedWeights.set(d, finite);
   return finite;
 }
 

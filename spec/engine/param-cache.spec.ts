@@ -115,6 +115,16 @@ describe('parameter cache', () => {
     }
   });
 
+  it('attributes that differ only in the sign of zero are different keys', () => {
+    const lin = new nn.Linear(4, 2, { rng: new E.Rng(4) });
+    const sig = (t: Tensor): string[] => Array.from(t.data, (v) => (Object.is(v, -0) ? '-0' : String(v)));
+    const pos = E.clamp(lin.weight, null, 0);
+    const neg = E.clamp(lin.weight, null, -0);
+    expect(sig(neg).filter((v) => v === '-0').length).to.be.greaterThan(0);
+    expect(sig(neg)).to.deep.equal(sig(uncached(() => E.clamp(lin.weight, null, -0))));
+    expect(sig(pos)).to.deep.equal(sig(uncached(() => E.clamp(lin.weight, null, 0))));
+  });
+
   it('keys include the kernel set, and setParamCache(false) turns it off', () => {
     const lin = new nn.Linear(300, 2, { rng: new E.Rng(3) });
     const backend = E.getKernelBackend();
