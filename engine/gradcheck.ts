@@ -3,6 +3,7 @@ import { grad } from './autograd.js';
 import { concat, reshape } from './ops/shape.js';
 import { zeros } from './ops/creation.js';
 import { Rng } from './random.js';
+import { markModified } from './memo.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. */
@@ -54,12 +55,16 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
     const data = t.data as Float64Array;
     for (let e = 0; e < data.length; e++) {
       const orig = data[e]!;
-      // Inputs are never written by ops; perturbing in place here is the checker's private business.
+      // Inputs are never written by ops; perturbing in place here is the checker's private business,
+      // announced to the parameter cache and zero marks (memo.ts) after every write.
       data[e] = orig + eps;
+      markModified(t);
       const fp = objective();
       data[e] = orig - eps;
+      markModified(t);
       const fm = objective();
       data[e] = orig;
+      markModified(t);
       const numeric = (fp - fm) / (2 * eps);
       const a = analytic[ii]!.data[e]!;
       const err = Math.abs(a - numeric);

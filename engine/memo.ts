@@ -85,8 +85,29 @@ export function resetParamCacheStats(): void {
   stats.invalidations = 0;
 }
 
+/**
+ * Storages that ops produced as all zeros (an op's output is never written again, so the fact
+ * holds until the storage becomes a parameter or is declared modified, which both drop it).
+ */
+const zeroStorages = new WeakSet<object>();
+
+/** Marks an op's fresh output as all zeros, so later zero tests on it (and its views) cost nothing. */
+export function markAllZero(t: Tensor): Tensor {
+  zeroStorages.add(t.data);
+  return t;
+}
+
+/** Every element is +0 or -0: known from the op that made it, or found by a scan. */
+export function isAllZero(t: Tensor): boolean {
+  if (zeroStorages.has(t.data)) return true;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  return true;
+}
+
 /** Drops a cached value (and so everything derived from it) whose storage is about to be written or owned by someone else. */
 function forgetDerived(data: Storage): void {
+  zeroStorages.delete(data);
   const k = keys.get(data);
   if (!k) return;
   if (k.parent) k.parent.entries.delete(k.name);

@@ -1,25 +1,10 @@
 import { Tensor, allocStorage, ShapeError, shapeStr, type DType, type Shape } from '../tensor.js';
-import { markConstant } from '../memo.js';
+import { markConstant, markAllZero, isAllZero } from '../memo.js';
+
+export { markAllZero, isAllZero };
 
 /** A JS number is a weak scalar: it takes the dtype of the tensor it meets. */
 export type TensorLike = Tensor | number;
-
-/** Storages that ops produced as all zeros (op outputs are never written again). */
-const zeroStorages = new WeakSet<object>();
-
-/** Marks an op's fresh output as all zeros, so later zero tests on it (and its views) cost nothing. */
-export function markAllZero(t: Tensor): Tensor {
-  zeroStorages.add(t.data);
-  return t;
-}
-
-/** Every element is +0 or -0: known from the op that made it, or found by a scan. */
-export function isAllZero(t: Tensor): boolean {
-  if (zeroStorages.has(t.data)) return true;
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
-}
 
 export function scalarOf(value: number, dtype: DType): Tensor {
   const data = allocStorage(dtype, 1);

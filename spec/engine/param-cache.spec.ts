@@ -193,6 +193,20 @@ describe('LRP shortcuts', () => {
     fused.forEach((v, i) => expect(Math.abs(v - twoStep[i]!)).to.be.at.most(2.5e-7 * Math.abs(twoStep[i]!)));
   });
 
+  it('a zero-marked storage that becomes a parameter and is trained is tested again', () => {
+    const w0 = E.clamp(E.randn([2, 3, 3, 3], { dtype: 'float64', rng: new E.Rng(5) }), 0, 0);
+    expect(E.isAllZero(w0)).to.equal(true);
+    const conv = new nn.Conv2d(3, 2, 3, { bias: false }).to('float64');
+    conv.registerParameter('weight', w0.detach());
+    const x = E.randn([1, 3, 4, 4], { dtype: 'float64', rng: new E.Rng(6) });
+    // One SGD step on sum(conv(x)) makes the weight nonzero; a stale zero mark would still call it zero.
+    const opt = new nn.SGD(conv, { lr: 1 });
+    E.sum(conv.call(x)).backward();
+    opt.step();
+    expect(E.isAllZero(conv.getParameter('weight')!)).to.equal(false);
+    expect(E.isAllZero(conv.call(x))).to.equal(false);
+  });
+
   it('conv2d of a zero input is the bias; non-finite weights still give NaN', () => {
     const w = E.randn([2, 3, 3, 3], { rng: new E.Rng(1), dtype: 'float64' });
     const b = E.tensor([0.5, -2], { dtype: 'float64' });
