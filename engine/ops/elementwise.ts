@@ -3,7 +3,8 @@ import { apply, sameFloatDType, type OpDef } from '../autograd.js';
 import { binaryBroadcast, broadcastShapes, ternaryBroadcast } from '../kernels/broadcast.js';
 import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
 import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../kernels/wasm/elementwise.js';
-import { asTensor, emptyLike, isAllZero, markAllZero, requireFloat, type TensorLike } from './util.js';
+import { asTensor, emptyLike, isAllZero, requireFloat, type TensorLike } from './util.js';
+import { markAllZero } from '../memo.js';
 import { sumTo } from './reduce.js';
 
 // ---- unary ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 import { Tensor, allocStorage, ShapeError, shapeStr, type DType, type Shape } from '../tensor.js';
-import { markConstant, markAllZero, isAllZero } from '../memo.js';
+import { markConstant, isAllZero } from '../memo.js';
 
-export { markAllZero, isAllZero };
+/** Every element is +0 or -0 (free for outputs that ops marked as zeros). */
+export { isAllZero };
 
 /** A JS number is a weak scalar: it takes the dtype of the tensor it meets. */
 export type TensorLike = Tensor | number;
