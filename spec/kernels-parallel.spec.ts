@@ -247,7 +247,7 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
   }
 
   describe('resident weights', function () {
-    it('cached weights read from the resident arena give the same relevance as one thread, also when the arena keeps filling up', function () {
+    it('cached weights read from the resident arena give the same relevance as one thread, also from an arena too small for all of them', function () {
       const { view, x } = canonizedResNet(3);
       const explain = (): number[] => {
         const rec = attribution.recordForward(view, x);

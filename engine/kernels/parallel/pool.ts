@@ -144,15 +144,24 @@ export class Pool {
   readonly sched = new Int32Array(new SharedArrayBuffer(SCHED_INTS * 4));
   /**
    * Cached weights (parameter-cache values, never written again) copied once into shared memory, so
-   * that convolutions do not stage them on every call. Bump-allocated; when full, replaced by an
-   * empty arena (a new generation) and refilled by the calls that follow.
+   * that convolutions do not stage them on every call. Bump-allocated; replaced by an empty arena (a
+   * new generation) once half of it belongs to collected arrays, and refilled by the calls that
+   * follow.
    */
   resident: SharedArrayBuffer | null = null;
   residentGen = 0;
   residentF32: Float32Array = new Float32Array(0);
   residentF64: Float64Array = new Float64Array(0);
   private residentUsed = 0;
+  /** Bytes of the current arena whose arrays have been collected. */
+  private residentDead = 0;
   private residentAt = new WeakMap<object, number>();
+  private readonly residentGone =
+    typeof FinalizationRegistry === 'function'
+      ? new FinalizationRegistry<{ gen: number; bytes: number }>(({ gen, bytes }) => {
+          if (gen === this.residentGen) this.residentDead += bytes;
+        })
+      : null;
   private allReady = false;
   /** Set when a worker failed to load, died or timed out: the pool is unusable and shut down. */
   failure: string | null = null;
@@ -250,7 +259,14 @@ export class Pool {
     if (known !== undefined) return known;
     const bytes = Math.ceil(arr.byteLength / 8) * 8;
     if (bytes > capacity / 4) return -1;
-    if (this.resident === null || this.resident.byteLength !== capacity || this.residentUsed + bytes > capacity) {
+    // A new arena when half of this one belongs to arrays that are gone (the model they came from
+    // was dropped; the old arena is freed once the workers adopt the new one). An arena full of live
+    // weights is kept, and what does not fit is staged per call as before: replacing it would copy
+    // the same weights over and over.
+    const mostlyDead = this.residentDead > 0 && this.residentDead >= this.residentUsed / 2;
+    const full = this.resident !== null && this.residentUsed + bytes > capacity;
+    if (full && !mostlyDead && this.resident!.byteLength === capacity) return -1;
+    if (this.resident === null || this.resident.byteLength !== capacity || full || mostlyDead) {
       let buffer: SharedArrayBuffer;
       try {
         buffer = new SharedArrayBuffer(capacity);
@@ -262,12 +278,14 @@ export class Pool {
       this.residentF64 = new Float64Array(buffer);
       this.residentGen++;
       this.residentUsed = 0;
+      this.residentDead = 0;
       this.residentAt = new WeakMap();
     }
     const at = this.residentUsed / arr.BYTES_PER_ELEMENT;
     (arr instanceof Float32Array ? this.residentF32 : this.residentF64).set(arr, at);
     this.residentUsed += bytes;
     this.residentAt.set(arr, at);
+    this.residentGone?.register(arr, { gen: this.residentGen, bytes });
     return at;
   }
 
