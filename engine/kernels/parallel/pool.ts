@@ -13,6 +13,7 @@ import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, READY, FAILED, EXITED, STARTING, ERROR,
   CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
+import { ResidentArena } from './resident.js';
 
 type WT = typeof WorkerThreads;
 
@@ -127,8 +128,6 @@ function timeoutFor(ownMs: number): number {
 const MIB = 1 << 20;
 /** The data buffer never grows beyond this; larger jobs run on one thread. */
 export const MAX_DATA_BYTES = 1024 * MIB;
-/** The resident arena's size (virtual until written): ResNet-18's merged and clamped weights take ~90 MB. */
-export const RESIDENT_BYTES = 256 * MIB;
 
 export class KernelWorkerError extends Error {
   override name = 'KernelWorkerError';
@@ -142,26 +141,8 @@ export class Pool {
   gen = 0;
   busy = false;
   readonly sched = new Int32Array(new SharedArrayBuffer(SCHED_INTS * 4));
-  /**
-   * Cached weights (parameter-cache values, never written again) copied once into shared memory, so
-   * that convolutions do not stage them on every call. Bump-allocated; replaced by an empty arena (a
-   * new generation) once half of it belongs to collected arrays, and refilled by the calls that
-   * follow.
-   */
-  resident: SharedArrayBuffer | null = null;
-  residentGen = 0;
-  residentF32: Float32Array = new Float32Array(0);
-  residentF64: Float64Array = new Float64Array(0);
-  private residentUsed = 0;
-  /** Bytes of the current arena whose arrays have been collected. */
-  private residentDead = 0;
-  private residentAt = new WeakMap<object, number>();
-  private readonly residentGone =
-    typeof FinalizationRegistry === 'function'
-      ? new FinalizationRegistry<{ gen: number; bytes: number }>(({ gen, bytes }) => {
-          if (gen === this.residentGen) this.residentDead += bytes;
-        })
-      : null;
+  /** Cached convolution weights in shared memory (resident.ts). */
+  readonly resident = new ResidentArena();
   private allReady = false;
   /** Set when a worker failed to load, died or timed out: the pool is unusable and shut down. */
   failure: string | null = null;
@@ -250,45 +231,6 @@ export class Pool {
     return this.slots.every((s) => s.control[WASM] === 1);
   }
 
-  /**
-   * The element offset of `arr` in the resident arena (copying it there the first time), or -1 when
-   * it does not fit. Only for arrays that are never written again.
-   */
-  residentOffset(arr: Float32Array | Float64Array, capacity = RESIDENT_BYTES): number {
-    const known = this.residentAt.get(arr);
-    if (known !== undefined) return known;
-    const bytes = Math.ceil(arr.byteLength / 8) * 8;
-    if (bytes > capacity / 4) return -1;
-    // A new arena when half of this one belongs to arrays that are gone (the model they came from
-    // was dropped; the old arena is freed once the workers adopt the new one). An arena full of live
-    // weights is kept, and what does not fit is staged per call as before: replacing it would copy
-    // the same weights over and over.
-    const mostlyDead = this.residentDead > 0 && this.residentDead >= this.residentUsed / 2;
-    const full = this.resident !== null && this.residentUsed + bytes > capacity;
-    if (full && !mostlyDead && this.resident!.byteLength === capacity) return -1;
-    if (this.resident === null || this.resident.byteLength !== capacity || full || mostlyDead) {
-      let buffer: SharedArrayBuffer;
-      try {
-        buffer = new SharedArrayBuffer(capacity);
-      } catch {
-        return -1;
-      }
-      this.resident = buffer;
-      this.residentF32 = new Float32Array(buffer);
-      this.residentF64 = new Float64Array(buffer);
-      this.residentGen++;
-      this.residentUsed = 0;
-      this.residentDead = 0;
-      this.residentAt = new WeakMap();
-    }
-    const at = this.residentUsed / arr.BYTES_PER_ELEMENT;
-    (arr instanceof Float32Array ? this.residentF32 : this.residentF64).set(arr, at);
-    this.residentUsed += bytes;
-    this.residentAt.set(arr, at);
-    this.residentGone?.register(arr, { gen: this.residentGen, bytes });
-    return at;
-  }
-
   /** Makes the data buffer at least `bytes` long; false when that would pass MAX_DATA_BYTES. */
   reserve(bytes: number): boolean {
     if (this.data && this.data.byteLength >= bytes) return true;
@@ -318,10 +260,11 @@ export class Pool {
       s.port.postMessage(msg);
       s.gen = this.gen;
     }
-    if (this.resident !== null && s.residentGen !== this.residentGen) {
-      const msg: BufferMessage = { gen: this.residentGen, buffer: this.resident, resident: true };
+    const arena = this.resident;
+    if (arena.buffer !== null && s.residentGen !== arena.gen) {
+      const msg: BufferMessage = { gen: arena.gen, buffer: arena.buffer, resident: true };
       s.port.postMessage(msg);
-      s.residentGen = this.residentGen;
+      s.residentGen = arena.gen;
     }
     const c = s.control;
     c[D_OP] = op;
