@@ -2,7 +2,7 @@
  * Multi-threaded GEMM and convolution: large products are cut into output tiles that worker
  * threads compute next to the main thread, through shared memory. The files: state.ts (the thread
  * setting, the pool's lifecycle, size limits), gemm-split.ts and conv-split.ts (the two splits),
- * tiles.ts (planning and running tiles), pool.ts (workers, control blocks, the data buffer),
+ * plan.ts (how a call is cut) and tiles.ts (running one tile), pool.ts (workers, control blocks, the data buffer),
  * resident.ts (cached weights kept in shared memory), protocol.ts (the shared-memory protocol),
  * worker.ts (the worker's loop).
  *
