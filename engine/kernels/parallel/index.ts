@@ -2,9 +2,9 @@
  * Multi-threaded GEMM and convolution: large products are cut into output tiles that worker
  * threads compute next to the main thread, through shared memory. The files: state.ts (the thread
  * setting, the pool's lifecycle, size limits), gemm-split.ts and conv-split.ts (the two splits),
- * plan.ts (how a call is cut) and tiles.ts (running one tile), pool.ts (workers, control blocks, the data buffer),
- * resident.ts (cached weights kept in shared memory), protocol.ts (the shared-memory protocol),
- * worker.ts (the worker's loop).
+ * plan.ts (how a call is cut), tiles.ts (running one tile), pool.ts (workers, control blocks, the
+ * data buffer), resident.ts (cached weights kept in shared memory), protocol.ts (the
+ * shared-memory protocol), worker.ts (the worker's loop).
  *
  * - `setKernelThreads(n)` / `getKernelThreads()`; the environment variable LRP_TAPE_THREADS sets
  *   the starting value. Default: min(os.availableParallelism(), 4) on Node's main thread, 1 inside
