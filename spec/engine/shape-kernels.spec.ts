@@ -123,4 +123,57 @@ describe('shape kernels vs index-by-index loops', () => {
       { numRuns: 150, seed: 9 },
     );
   });
+
+  it('max pooling picks what PyTorch picks: the first maximum, or the last NaN of the window', () => {
+    const f64v = (v: number[], shape: number[]): Tensor => E.tensor(v, { dtype: 'float64' }).reshape(shape);
+    // One window of 1 x 5: ties -> the first 3; with NaNs -> the last NaN.
+    const ties = E.maxPool2dWithIndices(f64v([1, 3, 2, 3, 0], [1, 1, 1, 5]), [1, 5]);
+    expect(Array.from(ties.indices)).to.deep.equal([1]);
+    const nans = E.maxPool2dWithIndices(f64v([NaN, 3, NaN, 9, 0], [1, 1, 1, 5]), [1, 5]);
+    expect(Array.from(nans.indices)).to.deep.equal([2]);
+    expect(Number.isNaN(nans.output.data[0]!)).to.equal(true);
+    // -Infinity everywhere: the first tap inside the image (padding never wins).
+    const inf = E.maxPool2dWithIndices(f64v([-Infinity, -Infinity, -Infinity, -Infinity], [1, 1, 2, 2]), 3, { stride: 2, padding: 1 });
+    expect(Array.from(inf.indices)).to.deep.equal([0]);
+  });
+
+  it('max pooling with padding, dilation and ceil mode matches a reference loop over all taps', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ H: fc.integer({ min: 3, max: 9 }), W: fc.integer({ min: 3, max: 9 }), K: fc.integer({ min: 1, max: 3 }), S: fc.integer({ min: 1, max: 3 }), D: fc.integer({ min: 1, max: 2 }), ceil: fc.boolean() }),
+        fc.integer({ min: 1, max: 1000 }),
+        ({ H, W, K, S, D, ceil }, seed) => {
+          const P = Math.floor(K / 2);
+          if ((K - 1) * D + 1 > H + 2 * P || (K - 1) * D + 1 > W + 2 * P) return;
+          // Rounded values make ties common.
+          const x = E.tensor(Array.from(E.randn([2, H, W], { dtype: 'float64', rng: new E.Rng(seed) }).data, (v) => Math.round(v * 2)), { dtype: 'float64' }).reshape([1, 2, H, W]);
+          const { output, indices } = E.maxPool2dWithIndices(x, K, { stride: S, padding: P, dilation: D, ceilMode: ceil });
+          const [, , OH, OW] = output.shape as number[];
+          let o = 0;
+          for (let p = 0; p < 2; p++) {
+            for (let oh = 0; oh < OH!; oh++) {
+              for (let ow = 0; ow < OW!; ow++) {
+                let best = -Infinity;
+                let bi = -1;
+                for (let kh = 0; kh < K; kh++) {
+                  for (let kw = 0; kw < K; kw++) {
+                    const ih = oh * S - P + kh * D;
+                    const iw = ow * S - P + kw * D;
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                    const q = p * H * W + ih * W + iw;
+                    if (bi < 0 || x.data[q]! > best) {
+                      best = x.data[q]!;
+                      bi = q;
+                    }
+                  }
+                }
+                expect(indices[o++]).to.equal(bi);
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 100, seed: 10 },
+    );
+  });
 });
