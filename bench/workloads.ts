@@ -71,6 +71,12 @@ export interface Workload {
 
 const f32 = { dtype: 'float32' as const };
 
+/**
+ * The ResNet-18 and small-CNN workloads take well under a second: 3 warm-up runs (the first runs
+ * after the JIT warm-up still grow the heap and are 20-60% slower) and 9 timed ones.
+ */
+const SUB_SECOND_RUNS = { runs: 9, quickRuns: 3, warmup: 3 } as const;
+
 /** Analytic FLOPs of the Convolution and Dense layers of one forward pass (batch included). */
 export function modelForwardFlops(model: { call(x: Tensor): Tensor }, x: Tensor): { flops: number; convs: number; dense: number } {
   const xi = x.detach().requireGrad();
@@ -235,14 +241,10 @@ export const WORKLOADS: readonly Workload[] = [
     warmup: 2,
     setup: convSetup(true),
   },
-  // The ResNet-18 and small-CNN workloads take well under a second: 3 warm-up runs (the first runs
-  // after the JIT warm-up still grow the heap and are 20-60% slower) and 9 timed ones.
   {
     name: 'resnet18-forward',
     description: 'ResNet-18 forward, 1x3x224x224, inference (noGrad)',
-    runs: 9,
-    quickRuns: 3,
-    warmup: 3,
+    ...SUB_SECOND_RUNS,
     setup() {
       const { model, x } = resnetInput();
       model.eval();
@@ -253,9 +255,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'resnet18-gradient',
     description: 'ResNet-18 forward + input gradient (seed: one-hot of the predicted class), 1x3x224x224',
-    runs: 9,
-    quickRuns: 3,
-    warmup: 3,
+    ...SUB_SECOND_RUNS,
     setup(ctx) {
       const { model, x } = resnetInput();
       prepModel(model, ctx);
@@ -274,9 +274,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'resnet18-lrp',
     description: 'ResNet-18 epsilon_plus_flat with the ResNet canonizer: forward record + attribute, 1x3x224x224',
-    runs: 9,
-    quickRuns: 3,
-    warmup: 3,
+    ...SUB_SECOND_RUNS,
     setup(ctx) {
       const { model, x } = resnetInput();
       prepModel(model, ctx);
@@ -317,9 +315,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'smallcnn-b64-lrp',
     description: 'small CNN (conv 3->32->32, pool, 32->64->64, pool, linear 4096->256->10), 64x3x32x32, epsilon_plus_flat',
-    runs: 9,
-    quickRuns: 3,
-    warmup: 3,
+    ...SUB_SECOND_RUNS,
     setup(ctx) {
       const model = prepModel(smallCnn(new E.Rng(32)), ctx);
       const x = E.randn([64, 3, 32, 32], { ...f32, rng: new E.Rng(64) });

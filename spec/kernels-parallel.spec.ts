@@ -18,30 +18,7 @@ import {
 } from '../engine/kernels/parallel/tiles.js';
 import * as engine from '../engine/index.js';
 import { models, canonizers, composites, attribution } from '../index.js';
-
-/** Seeded here rather than via engine/random.ts so the tests depend on nothing but the kernels. */
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-const dtypes: [string, Ctor][] = [
-  ['float32', Float32Array],
-  ['float64', Float64Array],
-];
-
-function randomArray(T: Ctor, n: number, rnd: () => number): FloatArray {
-  const a = new T(n);
-  for (let i = 0; i < n; i++) a[i] = rnd() * 2 - 1;
-  return a;
-}
+import { mulberry32, randomArray, dtypes } from './support/kernel-oracle.js';
 
 /** Index of the first element whose bits differ (Object.is: -0 and +0 differ, NaN equals NaN), or -1. */
 function firstDifference(a: FloatArray, b: FloatArray): number {

@@ -3,17 +3,7 @@ import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../engine/kernels
 import { getKernelBackend, setKernelBackend, wasmKernelsAvailable } from '../engine/kernels/wasm/index.js';
 import { Tensor } from '../engine/tensor.js';
 import { clamp, relu } from '../engine/ops/elementwise.js';
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './support/kernel-oracle.js';
 
 type FloatArray = Float32Array | Float64Array;
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
