@@ -4,12 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { gemm, gemmPacked, gemmStrided, getKernelBackend, setKernelBackend, type FloatArray } from '../engine/kernels/gemm.js';
 import { conv2dForward, type ConvGeometry } from '../engine/kernels/conv.js';
-import {
-  gemmReference,
-  conv2dForwardReference,
-  conv2dBackwardInputReference,
-  conv2dBackwardWeightReference,
-} from '../engine/kernels/reference.js';
+import { gemmReference } from '../engine/kernels/reference.js';
 import {
   gemmWasm,
   conv2dForwardWasm,
@@ -20,7 +15,7 @@ import {
   wasmKernelsActive,
   wasmKernelsAvailable,
 } from '../engine/kernels/wasm/index.js';
-import { dtypes, mulberry32, randomArray, relErr } from './support/kernel-oracle.js';
+import { convGeometry, dtypes, edgeCaseConvGeometries, expectConvKernelsMatchReference, mulberry32, randomArray, randomConvGeometry, relErr } from './support/kernel-oracle.js';
 
 
 function sameBits(a: FloatArray, b: FloatArray): boolean {
@@ -177,73 +172,22 @@ describe('kernels: WebAssembly SIMD backend', function () {
   });
 
   describe('conv2d vs reference', function () {
-    function geometry(
-      N: number, C: number, H: number, W: number, O: number, KH: number, KW: number,
-      s: [number, number], p: [number, number], d: [number, number], groups: number,
-    ): ConvGeometry {
-      const OH = Math.floor((H + 2 * p[0] - d[0] * (KH - 1) - 1) / s[0]) + 1;
-      const OW = Math.floor((W + 2 * p[1] - d[1] * (KW - 1) - 1) / s[1]) + 1;
-      return { N, C, H, W, O, KH, KW, OH, OW, strideH: s[0], strideW: s[1], padH: p[0], padW: p[1], dilH: d[0], dilW: d[1], groups };
-    }
-
     const fixed: ConvGeometry[] = [
-      geometry(2, 6, 9, 7, 4, 1, 1, [1, 1], [0, 0], [1, 1], 1), // pointwise: direct GEMM
-      geometry(3, 6, 5, 8, 9, 1, 1, [1, 1], [0, 0], [2, 2], 3), // pointwise, grouped
-      geometry(2, 5, 9, 9, 3, 1, 1, [2, 2], [0, 0], [1, 1], 1), // 1x1 but strided: im2col
-      geometry(1, 3, 4, 4, 2, 1, 1, [1, 1], [1, 1], [1, 1], 1), // 1x1 but padded: im2col
-      geometry(2, 4, 11, 13, 5, 3, 5, [1, 1], [1, 2], [1, 1], 1), // odd 3x5 kernel
-      geometry(2, 6, 12, 10, 6, 3, 3, [2, 1], [1, 0], [2, 1], 2),
-      geometry(1, 8, 10, 10, 8, 3, 3, [1, 1], [1, 1], [1, 1], 8), // depthwise
-      geometry(1, 3, 6, 6, 2, 6, 6, [1, 1], [0, 0], [1, 1], 1), // kernel covers the whole image
-      geometry(1, 2, 5, 5, 2, 3, 3, [3, 3], [2, 2], [1, 1], 1), // some output rows see only padding
-      geometry(1, 2, 4, 4, 3, 3, 3, [1, 1], [4, 4], [1, 1], 1), // padding wider than the kernel
-      geometry(1, 16, 9, 9, 32, 3, 3, [1, 1], [1, 1], [1, 1], 1),
-      geometry(2, 12, 17, 19, 20, 3, 3, [1, 1], [1, 1], [1, 1], 1), // every micro-tile edge of the GEMMs
-      geometry(1, 40, 130, 130, 3, 3, 5, [1, 1], [1, 2], [1, 1], 1), // over the column cap: 5 bands
-      geometry(1, 40, 140, 70, 2, 3, 5, [2, 1], [1, 2], [2, 1], 1), // banded with stride and dilation
-      geometry(2, 64, 14, 14, 64, 3, 3, [1, 1], [1, 1], [1, 1], 1), // a ResNet-shaped layer
-      geometry(1, 3, 32, 32, 16, 7, 7, [2, 2], [3, 3], [1, 1], 1), // a stem
+      ...edgeCaseConvGeometries,
+      convGeometry(2, 12, 17, 19, 20, 3, 3, [1, 1], [1, 1], [1, 1], 1), // every micro-tile edge of the GEMMs
+      convGeometry(2, 64, 14, 14, 64, 3, 3, [1, 1], [1, 1], [1, 1], 1), // a ResNet-shaped layer
+      convGeometry(1, 3, 32, 32, 16, 7, 7, [2, 2], [3, 3], [1, 1], 1), // a stem
     ];
 
-    function randomGeometry(rnd: () => number): ConvGeometry {
-      const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
-      for (;;) {
-        const groups = int(1, 3);
-        const KH = int(1, 5), KW = int(1, 5);
-        const g = geometry(
-          int(1, 3), groups * int(1, 6), int(1, 16), int(1, 16), groups * int(1, 10), KH, KW,
-          [int(1, 3), int(1, 3)], [int(0, 3), int(0, 3)], [int(1, 3), int(1, 3)], groups,
-        );
-        if (g.OH >= 1 && g.OW >= 1) return g;
-      }
-    }
+    const ranges = { channels: 6, side: 16, outChannels: 10, padding: 3, dilation: 3 };
+    const randomGeometry = (rnd: () => number): ConvGeometry => randomConvGeometry(rnd, ranges);
 
     for (const [name, T, tol] of dtypes) {
       it(`${name}: forward, backward-input and backward-weight on strides, paddings, dilations and groups`, function () {
         const rnd = mulberry32(name === 'float32' ? 13 : 14);
         const geoms = [...fixed];
         for (let i = 0; i < 60; i++) geoms.push(randomGeometry(rnd));
-        for (const g of geoms) {
-          const xs = g.N * g.C * g.H * g.W;
-          const ws = g.O * (g.C / g.groups) * g.KH * g.KW;
-          const ys = g.N * g.O * g.OH * g.OW;
-          const x = randomArray(T, xs, rnd);
-          const w = randomArray(T, ws, rnd);
-          const gy = randomArray(T, ys, rnd);
-          const tag = `${name} ${JSON.stringify(g)}`;
-          // Outputs start as garbage: every kernel must overwrite, never accumulate into, its output.
-          const check = (size: number, fast: (out: FloatArray) => boolean, ref: (out: FloatArray) => void, what: string) => {
-            const want = new T(size);
-            ref(want);
-            const got = randomArray(T, size, rnd);
-            expect(fast(got)).to.equal(true);
-            const e = relErr(got, want);
-            if (!(e <= tol)) expect.fail(`${what} ${tag}: rel err ${e}`);
-          };
-          check(ys, (y) => conv2dForwardWasm(x, w, y, g), (y) => conv2dForwardReference(x, w, y, g), 'forward');
-          check(xs, (gx) => conv2dBackwardInputWasm(gy, w, gx, g), (gx) => conv2dBackwardInputReference(gy, w, gx, g), 'backward-input');
-          check(ws, (gw) => conv2dBackwardWeightWasm(x, gy, gw, g), (gw) => conv2dBackwardWeightReference(x, gy, gw, g), 'backward-weight');
-        }
+        expectConvKernelsMatchReference(name, T, tol, geoms, rnd, { forward: conv2dForwardWasm, backwardInput: conv2dBackwardInputWasm, backwardWeight: conv2dBackwardWeightWasm });
       });
     }
   });
