@@ -77,6 +77,9 @@ const f32 = { dtype: 'float32' as const };
  */
 const SUB_SECOND_RUNS = { runs: 9, quickRuns: 3, warmup: 3 } as const;
 
+/** Runs of several seconds each: 3 timed after 1 warm-up, cut to a 150 s budget (see README). */
+const HEAVY_RUNS = { runs: 3, quickRuns: 1, warmup: 1, quickWarmup: 0, budgetMs: 150_000, heavy: true } as const;
+
 /** Analytic FLOPs of the Convolution and Dense layers of one forward pass (batch included). */
 export function modelForwardFlops(model: { call(x: Tensor): Tensor }, x: Tensor): { flops: number; convs: number; dense: number } {
   const xi = x.detach().requireGrad();
@@ -284,12 +287,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'vgg16-lrp',
     description: 'VGG-16 epsilon_gamma_box (low -3, high 3): forward record + attribute, 1x3x224x224',
-    runs: 3,
-    quickRuns: 1,
-    warmup: 1,
-    quickWarmup: 0,
-    budgetMs: 150_000,
-    heavy: true,
+    ...HEAVY_RUNS,
     setup(ctx) {
       const model = prepModel(vgg16({ rng: new E.Rng(16) }), ctx);
       const x = E.randn([1, 3, 224, 224], { ...f32, rng: new E.Rng(224) });
@@ -299,12 +297,7 @@ export const WORKLOADS: readonly Workload[] = [
   {
     name: 'resnet18-egl',
     description: 'ResNet-18: d/d(all weights) of sum(R^2), R = epsilon_plus_flat relevance (canonized), through the double backward',
-    runs: 3,
-    quickRuns: 1,
-    warmup: 1,
-    quickWarmup: 0,
-    budgetMs: 150_000,
-    heavy: true,
+    ...HEAVY_RUNS,
     setup() {
       // Parameters must require grad here, --frozen or not.
       const { model, x } = resnetInput();

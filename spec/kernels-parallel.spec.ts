@@ -309,15 +309,19 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
       expect(startKernelWorkers()).to.equal(true);
     });
 
+    /** A 200^3 GEMM on 2 threads is split once and gives the one-thread bits. */
+    function expectSplitGemmWorks(T: Float32ArrayConstructor | Float64ArrayConstructor, transA: boolean, seed: number, what: string): void {
+      const n = 200;
+      const rnd = mulberry32(seed);
+      const A = randomArray(T, n * n, rnd), B = randomArray(T, n * n, rnd);
+      const r = bothWays(2, new T(n * n), (C) => gemm(transA, false, n, n, n, A, 0, B, 0, C, 0, false));
+      expect(r.split).to.equal(1);
+      expectSameBits(r.many, r.one, what);
+    }
+
     it('an error inside a worker surfaces as an Error on the calling thread, and the pool stays usable', function () {
       expect(() => runKernelWorkerTestJob('throw')).to.throw(KernelWorkerError, /test failure requested/);
-      expect(runKernelWorkerTestJob === undefined).to.equal(false);
-      const n = 200;
-      const rnd = mulberry32(3);
-      const A = randomArray(Float32Array, n * n, rnd), B = randomArray(Float32Array, n * n, rnd);
-      const r = bothWays(2, new Float32Array(n * n), (C) => gemm(false, false, n, n, n, A, 0, B, 0, C, 0, false));
-      expect(r.split).to.equal(1);
-      expectSameBits(r.many, r.one, 'gemm after a worker error');
+      expectSplitGemmWorks(Float32Array, false, 3, 'gemm after a worker error');
     });
 
     it('a worker that never finishes times out with an Error (no hang); the next call starts a new pool', function () {
@@ -331,12 +335,7 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
       }
       expect(getKernelThreads()).to.equal(2);
       expect(startKernelWorkers()).to.equal(true);
-      const n = 200;
-      const rnd = mulberry32(4);
-      const A = randomArray(Float64Array, n * n, rnd), B = randomArray(Float64Array, n * n, rnd);
-      const r = bothWays(2, new Float64Array(n * n), (C) => gemm(true, false, n, n, n, A, 0, B, 0, C, 0, false));
-      expect(r.split).to.equal(1);
-      expectSameBits(r.many, r.one, 'gemm on the new pool');
+      expectSplitGemmWorks(Float64Array, true, 4, 'gemm on the new pool');
     });
 
     it('workers never keep a process alive: a script that used them exits by itself', function () {
