@@ -12,7 +12,7 @@
  * and the caller runs its JavaScript loop.
  */
 import type { FloatArray } from '../gemm.js';
-import { wasmScratch } from './index.js';
+import { wasmScratch, type WasmScratch } from './index.js';
 
 /** Any tensor storage; only Float32Array and Float64Array (both arrays the same) are handled. */
 type Storage = ArrayLike<number> & ArrayBufferView;
@@ -44,37 +44,35 @@ export function clampKernel(src: Storage, dst: Storage, lo: number, hi: number):
   const single = floatPair(src, dst);
   if (single === null) return false;
   if (single && (Math.fround(lo) !== lo || Math.fround(hi) !== hi)) return false;
-  const n = src.length;
-  const c = Math.min(n, CHUNK);
-  const s = wasmScratch(c * (single ? 4 : 8));
-  if (s === null) return false;
-  const fn = single ? s.exports.clampF32 : s.exports.clampF64;
-  const mem = single ? s.f32 : s.f64;
-  const at = s.base / (single ? 4 : 8);
-  for (let i = 0; i < n; i += CHUNK) {
-    const m = Math.min(CHUNK, n - i);
-    mem.set((src as FloatArray).subarray(i, i + m), at);
-    fn(s.base, m, lo, hi);
-    (dst as FloatArray).set(mem.subarray(at, at + m), i);
-  }
-  return true;
+  return inChunks(src, dst, single, (e) => (single ? e.clampF32 : e.clampF64), (fn, p, m) => fn(p, m, lo, hi));
 }
 
 /** dst[i] = src[i] > 0 ? src[i] : 0 (NaN -> 0, -0 -> 0). False, writing nothing, when the WebAssembly kernels are inactive. */
 export function reluKernel(src: Storage, dst: Storage): boolean {
   const single = floatPair(src, dst);
   if (single === null) return false;
+  return inChunks(src, dst, single, (e) => (single ? e.reluF32 : e.reluF64), (fn, p, m) => fn(p, m));
+}
+
+/**
+ * Copies src through linear memory CHUNK elements at a time, runs the in-place kernel `pick`
+ * chooses on each chunk (`call` passes its arguments) and copies the result to dst. False, writing
+ * nothing, when the WebAssembly kernels are inactive.
+ */
+function inChunks<F>(
+  src: Storage, dst: Storage, single: boolean,
+  pick: (e: WasmScratch['exports']) => F, call: (fn: F, p: number, m: number) => void,
+): boolean {
   const n = src.length;
-  const c = Math.min(n, CHUNK);
-  const s = wasmScratch(c * (single ? 4 : 8));
+  const s = wasmScratch(Math.min(n, CHUNK) * (single ? 4 : 8));
   if (s === null) return false;
-  const fn = single ? s.exports.reluF32 : s.exports.reluF64;
+  const fn = pick(s.exports);
   const mem = single ? s.f32 : s.f64;
   const at = s.base / (single ? 4 : 8);
   for (let i = 0; i < n; i += CHUNK) {
     const m = Math.min(CHUNK, n - i);
     mem.set((src as FloatArray).subarray(i, i + m), at);
-    fn(s.base, m);
+    call(fn, s.base, m);
     (dst as FloatArray).set(mem.subarray(at, at + m), i);
   }
   return true;
