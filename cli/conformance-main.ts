@@ -5,7 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import '../engine/index.js';
-import { formatResult, runConformance } from '../conformance/index.js';
+import { formatResult } from '../conformance/index.js';
+import { runConformance } from '../node/index.js';
 
 export const defaultCaseDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'spec', 'fixtures', 'zennit');
 

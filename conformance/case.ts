@@ -1,6 +1,6 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { readSafetensorsFile, type SafetensorsFile } from '../engine/safetensors.js';
+import { parseSafetensors, type SafetensorsFile } from '../engine/safetensors.js';
 import { rawToTensor } from '../nn/index.js';
 
 /** One reference case as FORMAT.md describes it. */
@@ -27,8 +27,9 @@ export interface LoadedCase {
   file: string;
 }
 
-export function loadCase(path: string): LoadedCase {
-  const file: SafetensorsFile = readSafetensorsFile(path);
+/** Parses a case file's bytes; `path` names it in errors. */
+export function loadCase(bytes: Uint8Array, path: string): LoadedCase {
+  const file: SafetensorsFile = parseSafetensors(bytes, path);
   const raw = file.metadata.case;
   if (raw === undefined) throw new CaseError(`${path}: no 'case' entry in __metadata__`);
   let spec: CaseSpec;

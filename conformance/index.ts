@@ -1,3 +1,2 @@
 export * from './case.js';
 export * from './runner.js';
-export * from './run-dir.js';

@@ -40,13 +40,17 @@ function eglLoss(relevance: Tensor, weight: Tensor): Tensor {
   return E.add(E.sum(E.mul(relevance, weight)), E.mul(E.sum(E.mul(relevance, relevance)), 0.5));
 }
 
-/** Runs one case and compares every expected tensor it holds. Never throws: failures become results. */
-export function runCase(path: string): CaseResult {
+/**
+ * Runs one case (its file's bytes, or a function that reads them, so a read error becomes a result
+ * too) and compares every expected tensor it holds. `path` names the case in results and errors.
+ * Never throws: failures become results.
+ */
+export function runCase(bytes: Uint8Array | (() => Uint8Array), path: string): CaseResult {
   const t0 = performance.now();
   let name = path.split('/').pop()!.replace(/\.safetensors$/, '');
   let kind: CaseResult['kind'] = 'first-order';
   try {
-    const c = loadCase(path);
+    const c = loadCase(typeof bytes === 'function' ? bytes() : bytes, path);
     name = c.spec.name;
     kind = c.spec.param_relevance ? 'param_relevance' : c.spec.egl ? 'egl' : 'first-order';
     const checks: TensorCheck[] = [];

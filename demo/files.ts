@@ -1,6 +1,6 @@
-import { writeBytesAtomic } from '../engine/atomic-write.js';
+import { writeBytesAtomic } from '../node/index.js';
 
-/** Writes `content` atomically (engine/atomic-write.ts): readers never see a partial file. */
+/** Writes `content` atomically (node/atomic-write.ts): readers never see a partial file. */
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   try {

@@ -1,6 +1,7 @@
 /** The demo's output files: heatmap grids (PNG), index.html and metrics.json. */
 import { join } from 'node:path';
-import { grid, heatmap, resize, tensorDataToImage, writePng, type Image } from '../image/index.js';
+import { grid, heatmap, resize, tensorDataToImage, type Image } from '../image/index.js';
+import { writePng } from '../node/index.js';
 import { writeFileAtomic } from './files.js';
 import type { DemoMetrics } from './run.js';
 

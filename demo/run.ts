@@ -8,9 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import * as E from '../engine/index.js';
 import { compositeFromSpec, type Composite } from '../composites/index.js';
-import { saveStateDict } from '../nn/index.js';
 import { tensorToRaw } from '../nn/index.js';
-import { writeSafetensorsFile } from '../engine/safetensors.js';
+import { writeSafetensorsFile, writeStateDictFile } from '../node/index.js';
 import { CLASS_NAMES, batchOf, decoyMask, makeDataSet, type DataSet } from './data.js';
 import { accuracy, decoyShare, relevanceMaps } from './evaluate.js';
 import { demoModel, demoModelSpec } from './model.js';
@@ -256,8 +255,8 @@ export function runDemo(opts: DemoOptions = {}): DemoMetrics {
   }
   // The trained models and one test image, for `lrp-tape explain`.
   writeFileAtomic(join(out, 'model.json'), `${JSON.stringify(demoModelSpec(size), null, 2)}\n`);
-  saveStateDict(join(out, 'plain.safetensors'), plainRun.model, { demo: 'plain' });
-  saveStateDict(join(out, 'guided.safetensors'), guidedRun.model, { demo: 'guided', lambda: String(lambda), composite: compositeName });
+  writeStateDictFile(join(out, 'plain.safetensors'), plainRun.model, { demo: 'plain' });
+  writeStateDictFile(join(out, 'guided.safetensors'), guidedRun.model, { demo: 'guided', lambda: String(lambda), composite: compositeName });
   const sample = batchOf(testRandom, 0, 1);
   writeSafetensorsFile(join(out, 'sample.safetensors'), new Map([['input', tensorToRaw(sample.x)]]), {
     label: CLASS_NAMES[sample.y[0]!]!,

@@ -6,4 +6,3 @@ export { SafetensorsError } from './safetensors/errors.js';
 export type { SafetensorsDType, RawData, RawTensor } from './safetensors/dtypes.js';
 export { parseSafetensors, MAX_HEADER_BYTES, type SafetensorsFile } from './safetensors/parse.js';
 export { serializeSafetensors, type TensorCollection } from './safetensors/serialize.js';
-export { readSafetensorsFile, writeSafetensorsFile } from './safetensors/file.js';

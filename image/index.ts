@@ -24,7 +24,7 @@ export {
   type ToTensorOptions,
   type UnnormalizeOptions,
 } from './convert.js';
-export { decodePng, encodePng, PngError, readPng, writePng } from './png.js';
+export { encodePng, PngError } from './png.js';
 export {
   checkImage,
   createImage,

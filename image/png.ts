@@ -1,87 +1,78 @@
 /**
- * PNG I/O through pngjs. Decoding always yields 8-bit RGBA (pngjs expands grey, palette and
- * 16-bit PNGs); encoding writes RGB images as colour type 2 and RGBA as colour type 6.
+ * PNG encoding to bytes, platform-neutral (fflate's zlib stream; no Node built-in), so a browser or
+ * a worker can produce the same files as Node. Decoding lives in the Node entry (`lrp-tape/node`,
+ * through pngjs, which handles every PNG flavour but needs Node's zlib); browsers decode images
+ * with their own image decoders (canvas / createImageBitmap).
+ *
+ * RGB images are written as colour type 2, RGBA as colour type 6, 8 bits per channel, each row
+ * with the "Up" filter (deltas to the row above compress heatmaps and photos far better than raw
+ * bytes, and cost one subtraction per byte).
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { PNG } from 'pngjs';
+import { zlibSync } from 'fflate';
 import { checkImage, type Image } from './types.js';
 
 export class PngError extends Error {
   override name = 'PngError';
 }
 
-const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** Decodes PNG bytes to RGBA. `what` names the source in errors (e.g. a file path). */
-export function decodePng(bytes: Uint8Array, what = 'buffer'): Image {
-  let png: PNG;
-  try {
-    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch (err) {
-    throw new PngError(`${what} is not a valid PNG: ${reason(err)}`, { cause: err });
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
   }
-  const { width, height } = png;
-  if (png.data.length !== width * height * 4) {
-    throw new PngError(`${what} decoded to ${png.data.length} bytes, expected ${width}x${height} RGBA`);
-  }
-  // Copy out of pngjs's Buffer, which may be a view into a larger pooled allocation.
-  return { width, height, channels: 4, data: new Uint8Array(png.data) };
+  return table;
+})();
+
+function crc32(bytes: Uint8Array, start: number, end: number): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
-export function encodePng(img: Image): Buffer {
+/** The PNG file's bytes for `img` (8-bit RGB or RGBA). */
+export function encodePng(img: Image): Uint8Array {
   checkImage(img);
-  if (img.width === 0 || img.height === 0) {
-    throw new PngError(`cannot encode an empty ${img.width}x${img.height} image: PNG needs at least 1x1`);
+  const { width, height, channels } = img;
+  if (width === 0 || height === 0) {
+    throw new PngError(`cannot encode an empty ${width}x${height} image: PNG needs at least 1x1`);
   }
-  const colorType = img.channels === 4 ? 6 : 2;
-  const png = new PNG();
-  png.width = img.width;
-  png.height = img.height;
-  png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: colorType === 6 });
-}
-
-export function readPng(path: string): Image {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new PngError(`cannot read PNG file '${path}': ${reason(err)}`, { cause: err });
-  }
-  return decodePng(bytes, `file '${path}'`);
-}
-
-/**
- * Encodes first, then writes a temp file in the target's directory and renames it over the
- * target: rename is atomic within a filesystem, so readers see the old file or the complete new
- * one, never a partial write, and a failed encode never touches the disk.
- */
-export function writePng(path: string, img: Image): void {
-  const bytes = encodePng(img);
-  const target = resolve(path);
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let created = false;
-  try {
-    const fd = openSync(tmp, 'wx');
-    created = true;
-    try {
-      writeFileSync(fd, bytes);
-      // Without fsync a crash after rename could leave the new name pointing at empty data.
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+  const stride = width * channels;
+  const filtered = new Uint8Array((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const out = y * (stride + 1);
+    const row = y * stride;
+    if (y === 0) {
+      filtered[out] = 0;
+      filtered.set(img.data.subarray(row, row + stride), out + 1);
+    } else {
+      filtered[out] = 2;
+      for (let i = 0; i < stride; i++) filtered[out + 1 + i] = (img.data[row + i]! - img.data[row - stride + i]!) & 0xff;
     }
-    renameSync(tmp, target);
-  } catch (err) {
-    if (created) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // The temp file is already gone; the original error is what matters.
-      }
-    }
-    throw new PngError(`cannot write PNG file '${path}': ${reason(err)}`, { cause: err });
   }
+  const idat = zlibSync(filtered, { level: 6 });
+  const ihdr = new Uint8Array(13);
+  const view = new DataView(ihdr.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  ihdr[8] = 8;
+  ihdr[9] = channels === 4 ? 6 : 2;
+  // ihdr[10..12]: deflate, adaptive filtering, no interlace (all zero).
+  const chunks: Array<[string, Uint8Array]> = [['IHDR', ihdr], ['IDAT', idat], ['IEND', new Uint8Array(0)]];
+  const total = SIGNATURE.length + chunks.reduce((n, [, d]) => n + 12 + d.length, 0);
+  const png = new Uint8Array(total);
+  const out = new DataView(png.buffer);
+  png.set(SIGNATURE, 0);
+  let p = SIGNATURE.length;
+  for (const [type, data] of chunks) {
+    out.setUint32(p, data.length);
+    for (let i = 0; i < 4; i++) png[p + 4 + i] = type.charCodeAt(i);
+    png.set(data, p + 8);
+    out.setUint32(p + 8 + data.length, crc32(png, p + 4, p + 8 + data.length));
+    p += 12 + data.length;
+  }
+  return png;
 }

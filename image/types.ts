@@ -5,7 +5,7 @@
 
 /**
  * An 8-bit, row-major, interleaved image. Images this module *produces* are RGB
- * (`channels: 3`) except `readPng`/`decodePng`, which keep PNG's alpha (`channels: 4`, RGBA).
+ * (`channels: 3`) except `readPng`/`decodePng` (`lrp-tape/node`), which keep PNG's alpha (`channels: 4`, RGBA).
  * Every function that *takes* an image accepts both.
  */
 export interface Image {

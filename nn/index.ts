@@ -9,5 +9,5 @@ export {
 } from './simple.js';
 export { Sequential } from './containers.js';
 export { Optimizer, SGD, Adam, type ParamSource, type ParamState, type SGDOptions, type AdamOptions } from './optim.js';
-export { loadSafetensorsStateDict, saveStateDict, rawToTensor, tensorToRaw, type LoadStateOptions } from './state.js';
+export { loadSafetensorsStateDict, serializeStateDict, rawToTensor, tensorToRaw, type LoadStateOptions } from './state.js';
 export * as init from './init.js';

@@ -1,11 +1,12 @@
 /**
- * State dicts to and from safetensors files. F32 -> float32, F64 -> float64, F16/BF16 -> float32
+ * State dicts to and from safetensors bytes (files: `readStateDictFile` / `writeStateDictFile` in
+ * `lrp-tape/node`). F32 -> float32, F64 -> float64, F16/BF16 -> float32
  * (exact widening), integer dtypes -> int32 (I64 values must fit in int32). Saving writes float32
  * as F32, float64 as F64 and int32 as I64 (PyTorch's integer buffers such as
  * `num_batches_tracked` are int64).
  */
 import { Tensor, DTypeError } from '../engine/index.js';
-import { parseSafetensors, readSafetensorsFile, writeSafetensorsFile, type RawTensor } from '../engine/safetensors.js';
+import { parseSafetensors, serializeSafetensors, type RawTensor } from '../engine/safetensors.js';
 import type { Module } from './module.js';
 
 function toInt32(raw: RawTensor, name: string): Int32Array {
@@ -58,9 +59,15 @@ export interface LoadStateOptions {
   source?: string;
 }
 
-/** Reads a safetensors file (path) or its bytes into a state dict (file order). */
-export function loadSafetensorsStateDict(src: string | Uint8Array, opts: LoadStateOptions = {}): Map<string, Tensor> {
-  const file = typeof src === 'string' ? readSafetensorsFile(src) : parseSafetensors(src, opts.source);
+/** Parses safetensors bytes into a state dict (file order). */
+export function loadSafetensorsStateDict(bytes: Uint8Array, opts: LoadStateOptions = {}): Map<string, Tensor> {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(
+      `loadSafetensorsStateDict takes the file's bytes (a Uint8Array), got ${typeof bytes === 'string' ? `the string '${String(bytes).slice(0, 80)}'` : typeof bytes}; ` +
+        "to read a path, use readStateDictFile from 'lrp-tape/node'",
+    );
+  }
+  const file = parseSafetensors(bytes, opts.source);
   const prefix = opts.prefix ?? '';
   const out = new Map<string, Tensor>();
   for (const [name, raw] of file.tensors) {
@@ -70,10 +77,10 @@ export function loadSafetensorsStateDict(src: string | Uint8Array, opts: LoadSta
   return out;
 }
 
-/** Writes `module.stateDict()` (or a given dict) as a safetensors file, with optional string metadata. */
-export function saveStateDict(path: string, module: Module | Map<string, Tensor>, metadata?: Record<string, string>): void {
+/** `module.stateDict()` (or a given dict) as safetensors bytes, with optional string metadata. */
+export function serializeStateDict(module: Module | Map<string, Tensor>, metadata?: Record<string, string>, source?: string): Uint8Array {
   const dict = module instanceof Map ? module : module.stateDict();
   const raw = new Map<string, RawTensor>();
   for (const [k, t] of dict) raw.set(k, tensorToRaw(t));
-  writeSafetensorsFile(path, raw, metadata);
+  return serializeSafetensors(raw, metadata, source);
 }

@@ -10,12 +10,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import * as E from '../engine/index.js';
-import { readSafetensorsFile, writeSafetensorsFile } from '../engine/safetensors.js';
+import { readPng, readSafetensorsFile, writePng, writeSafetensorsFile, writeStateDictFile } from '../node/index.js';
 import { buildFromSpec } from '../models/index.js';
-import { rawToTensor, saveStateDict, tensorToRaw, type Module } from '../nn/index.js';
+import { rawToTensor, tensorToRaw, type Module } from '../nn/index.js';
 import { recordForward, oneHotSeed } from '../attribution/index.js';
 import { compositeFromSpec } from '../composites/index.js';
-import { createImage, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData, readPng, writePng } from '../image/index.js';
+import { createImage, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData } from '../image/index.js';
 import { run } from '../cli/main.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,7 +80,7 @@ describe('cli: lrp-tape', function () {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'lrp-tape-cli-'));
     model = buildFromSpec(spec, { rng: new E.Rng(3) }).eval();
-    saveStateDict(p('w.safetensors'), model);
+    writeStateDictFile(p('w.safetensors'), model);
     writeFileSync(p('model.json'), JSON.stringify(spec));
     x = E.randn([1, 3, 6, 6], { rng: new E.Rng(4) });
     writeSafetensorsFile(p('x.safetensors'), new Map([['input', tensorToRaw(x)]]));
@@ -88,12 +88,12 @@ describe('cli: lrp-tape', function () {
     const sd = model.stateDict();
     const badShape = new Map(sd);
     badShape.set('4.weight', E.zeros([3, 35]));
-    saveStateDict(p('bad-shape.safetensors'), badShape);
+    writeStateDictFile(p('bad-shape.safetensors'), badShape);
     const missing = new Map(sd);
     missing.delete('4.bias');
-    saveStateDict(p('missing.safetensors'), missing);
+    writeStateDictFile(p('missing.safetensors'), missing);
     const renamed = new Map([...sd].map(([k, v]) => [k === '0.weight' ? 'conv.weight' : k, v]));
-    saveStateDict(p('renamed.safetensors'), renamed);
+    writeStateDictFile(p('renamed.safetensors'), renamed);
     const img = createImage(6, 6, 3);
     for (let i = 0; i < img.data.length; i++) img.data[i] = (i * 37) % 256;
     writePng(p('img.png'), img);

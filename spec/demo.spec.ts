@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { Rng } from '../engine/index.js';
 import { runDemo, type DemoMetrics } from '../demo/run.js';
 import { decoyMask, makeDataSet } from '../demo/data.js';
-import { readPng } from '../image/index.js';
+import { readPng } from '../node/index.js';
 import { run } from '../cli/main.js';
 
 describe('demo: explanation-guided training against a decoy', function () {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
+import { readFileSync } from 'node:fs';
 import { loadCase, need, maxAbsDiff, allowedError, type LoadedCase } from '../conformance/case.js';
 import { buildFromSpec, ResNet } from '../models/index.js';
 import { Module, Conv2d, Linear, ReLU, Sequential } from '../nn/index.js';
@@ -25,7 +26,7 @@ interface Loaded {
 }
 
 function loadModel(name: string, canonized = true): Loaded {
-  const c = loadCase(`${FIX}/${name}.safetensors`);
+  const c = loadCase(readFileSync(`${FIX}/${name}.safetensors`), `${FIX}/${name}.safetensors`);
   const model = buildFromSpec(c.spec.model as never, { dtype: f64 });
   const params = new Map<string, Tensor>();
   for (const [k, t] of c.tensors) if (k.startsWith('param/')) params.set(k.slice(6), t);

@@ -10,7 +10,6 @@ import {
   ColorMap,
   ColorMapError,
   createImage,
-  decodePng,
   encodePng,
   getColorMap,
   grid,
@@ -23,13 +22,12 @@ import {
   paletteIndices,
   parseColorMap,
   PngError,
-  readPng,
   resize,
   sumChannels,
   tensorDataToImage,
-  writePng,
   type Image,
 } from '../image/index.js';
+import { decodePng, readPng, writePng } from '../node/index.js';
 
 const at = (name: string, i: number, level = 1): number[] => [...palette(name, level).subarray(i * 3, i * 3 + 3)];
 const pixel = (img: Image, x: number, y: number): number[] => {

@@ -7,11 +7,10 @@ import {
   SafetensorsError,
   parseSafetensors,
   serializeSafetensors,
-  readSafetensorsFile,
-  writeSafetensorsFile,
   type RawTensor,
   type SafetensorsDType,
 } from '../engine/safetensors.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../node/index.js';
 
 const FIXTURE = 'spec/fixtures/zennit/mlp-gradient.safetensors';
 const SRC = 'model.safetensors';

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import '../../engine/index.js';
-import { caseFiles, formatResult, runCase } from '../../conformance/index.js';
+import { formatResult } from '../../conformance/index.js';
+import { caseFiles, runCaseFile } from '../../node/index.js';
 import { defaultCaseDir } from '../../cli/conformance-main.js';
 
 describe('reference cases (zennit, spec/fixtures/zennit)', () => {
@@ -23,7 +24,7 @@ describe('reference cases (zennit, spec/fixtures/zennit)', () => {
   for (const f of files) {
     const name = f.split('/').pop()!.replace('.safetensors', '');
     it(name, () => {
-      const r = runCase(f);
+      const r = runCaseFile(f);
       expect(r.ok, formatResult(r)).to.equal(true);
       expect(r.checks.map((c) => c.tensor)).to.include.members(['output', 'relevance']);
     });

@@ -1,23 +1,29 @@
 import { readFileSync } from 'node:fs';
-import { writeBytesAtomic } from '../atomic-write.js';
-import { SafetensorsError } from './errors.js';
-import { parseSafetensors, type SafetensorsFile } from './parse.js';
-import { serializeSafetensors, type TensorCollection } from './serialize.js';
+import { parseSafetensors, serializeSafetensors, SafetensorsError, type SafetensorsFile, type TensorCollection } from '../engine/safetensors.js';
+import { writeBytesAtomic } from './atomic-write.js';
 
 export function readSafetensorsFile(path: string): SafetensorsFile {
-  let bytes: Uint8Array;
+  return parseSafetensors(readSafetensorsBytes(path), path);
+}
+
+/** The file's bytes, with a read failure worded as a SafetensorsError naming the path. */
+export function readSafetensorsBytes(path: string): Uint8Array {
   try {
-    bytes = readFileSync(path);
+    return readFileSync(path);
   } catch (cause) {
     throw new SafetensorsError(path, `cannot read file (${errorText(cause)})`, undefined, { cause });
   }
-  return parseSafetensors(bytes, path);
 }
 
-/** Written atomically (engine/atomic-write.ts): readers never see a partial file, and a failure leaves none behind. */
+/** Written atomically (atomic-write.ts): readers never see a partial file, and a failure leaves none behind. */
 export function writeSafetensorsFile(path: string, tensors: TensorCollection, metadata?: Record<string, string>): void {
   // Serialise first so invalid tensors fail before the filesystem is touched.
   const bytes = serializeSafetensors(tensors, metadata, path);
+  writeSafetensorsBytes(path, bytes);
+}
+
+/** Atomic write of already serialised safetensors bytes, with the error worded for safetensors. */
+export function writeSafetensorsBytes(path: string, bytes: Uint8Array): void {
   try {
     writeBytesAtomic(path, bytes);
   } catch (cause) {

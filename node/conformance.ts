@@ -1,7 +1,7 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CaseError } from './case.js';
-import { runCase, type CaseResult } from './runner.js';
+import { CaseError, runCase, type CaseResult } from '../conformance/index.js';
+import { readSafetensorsFile } from './safetensors-file.js';
 
 /** The case files of a directory (sorted), or the one file given. */
 export function caseFiles(dirOrFile: string): string[] {
@@ -18,6 +18,11 @@ export function caseFiles(dirOrFile: string): string[] {
     .map((f) => join(dirOrFile, f));
 }
 
+/** Runs one case file; an unreadable file becomes a failed result like any other failure. */
+export function runCaseFile(path: string): CaseResult {
+  return runCase(() => readFileSync(path), path);
+}
+
 export interface ConformanceSummary {
   results: CaseResult[];
   passed: number;
@@ -27,7 +32,7 @@ export interface ConformanceSummary {
 export function runConformance(dirOrFile: string, onResult?: (r: CaseResult) => void): ConformanceSummary {
   const results: CaseResult[] = [];
   for (const f of caseFiles(dirOrFile)) {
-    const r = runCase(f);
+    const r = runCaseFile(f);
     results.push(r);
     onResult?.(r);
   }

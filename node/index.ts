@@ -1,0 +1,15 @@
+/**
+ * `lrp-tape/node`: the Node-only adapters around the platform-neutral core. Everything here
+ * touches the file system (paths in, files out); everything that computes is in the core entry
+ * (`lrp-tape`) and takes or returns bytes.
+ *
+ * - files written atomically (a temp sibling, fsync, rename): `writeBytesAtomic`
+ * - safetensors and state dicts from and to paths
+ * - PNG files (decoding through pngjs; encoding is the core's `image.encodePng`)
+ * - the reference-case directory runner
+ */
+export { writeBytesAtomic } from './atomic-write.js';
+export { readSafetensorsFile, readSafetensorsBytes, writeSafetensorsFile, writeSafetensorsBytes } from './safetensors-file.js';
+export { readStateDictFile, writeStateDictFile } from './state-dict.js';
+export { decodePng, readPng, writePng } from './png.js';
+export { caseFiles, runCaseFile, runConformance, type ConformanceSummary } from './conformance.js';
