@@ -8,3 +8,5 @@ export * as canonizers from './canonizers/index.js';
 export * as attribution from './attribution/index.js';
 export * as image from './image/index.js';
 export * as conformance from './conformance/index.js';
+/** `await ready()` before the first computation in a browser: the fast kernels compile asynchronously there. */
+export { ready, kernelStatus, type KernelStatus } from './engine/index.js';

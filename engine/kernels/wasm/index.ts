@@ -1,27 +1,25 @@
 /**
- * The WebAssembly SIMD kernel backend: loads kernels.wasm (built from assembly/kernels.ts by
- * scripts/build-wasm.ts) synchronously at module load and exposes GEMM and the convolution
- * kernels with the same signatures as the TypeScript ones. gemm.ts and conv.ts dispatch here when
- * `wasmKernelsActive()`; the TypeScript kernels stay the reference and the fallback.
+ * The WebAssembly SIMD kernel backend: GEMM and the convolution kernels with the same signatures
+ * as the TypeScript ones. gemm.ts and conv.ts dispatch here when `wasmKernelsActive()`; the
+ * TypeScript kernels stay the reference and the fallback.
  *
- * Choosing the backend:
- * - `LRP_TAPE_KERNELS=ts` in the environment, or `setKernelBackend('ts')`, forces TypeScript;
- *   `setKernelBackend('wasm')` (the default) uses WebAssembly when it is available.
- * - Without WebAssembly, without SIMD (the module then fails validation) or when the bytes cannot
- *   be read, everything falls back silently to TypeScript; `getKernelBackend()` tells which one runs.
+ * Loading: the module's bytes are embedded (kernels-bytes.ts, generated from kernels.wasm by
+ * scripts/build-wasm.ts), so no runtime or bundler has to locate a file. Where synchronous
+ * compilation is allowed (Node, Web Workers) the kernels are ready when this module has loaded;
+ * a browser's main thread refuses to compile modules over 4 KB synchronously, so there the module
+ * compiles asynchronously and `ready()` (engine/kernels/status.ts) waits for it. A load that fails
+ * (no WebAssembly, no SIMD, a content-security policy without 'wasm-unsafe-eval') warns once and
+ * leaves the TypeScript kernels in charge; `wasmLoadFailure()` keeps the reason.
  *
- * Loading the bytes: in Node (>= 20.16, which has `process.getBuiltinModule`) they are read from
- * kernels.wasm next to this module. Elsewhere (browsers, bundlers) hand them over once, before the
- * first kernel call:
- *
- *     import { loadWasmKernels } from 'lrp-tape/engine/kernels/wasm/index.js';
- *     await loadWasmKernels(fetch(new URL('./kernels.wasm', import.meta.url)));  // a Response, or
- *     initWasmKernels(bytes);                                                  // bytes, synchronously
+ * Choosing the backend: `LRP_TAPE_KERNELS=ts` in the environment, or `setKernelBackend('ts')`,
+ * forces TypeScript; `setKernelBackend('wasm')` (the default) uses WebAssembly when it is loaded.
+ * `loadWasmKernels(source)` replaces the embedded module with other bytes (e.g. a rebuilt one).
  *
  * Data transfer: tensors live in JavaScript typed arrays, so every call copies its operands into
  * linear memory (grown as needed, never shrunk) and its result back out: O(n^2) against O(n^3)
  * arithmetic for the GEMM, one image at a time for the convolutions.
  */
+import { KERNELS_WASM_BASE64 } from './kernels-bytes.js';
 import type { FloatArray } from '../gemm.js';
 import type { ConvGeometry } from '../conv.js';
 
@@ -99,64 +97,143 @@ export function wasmKernelsAvailable(): boolean {
 
 /** Hot-path check used by gemm.ts and conv.ts. */
 export function wasmKernelsActive(): boolean {
-  return kernels !== null && preferred === 'wasm';
+  if (kernels !== null) return preferred === 'wasm';
+  if (pending !== null && preferred === 'wasm') warnOnce('pending', 'lrp-tape: the WebAssembly kernels are still compiling; the TypeScript kernels (several times slower) run until then. Call `await ready()` before the first computation.');
+  return false;
+}
+
+const warned = new Set<string>();
+
+/** One console warning per kind of problem for the whole process or page. */
+export function warnOnce(kind: string, message: string): void {
+  if (warned.has(kind)) return;
+  warned.add(kind);
+  (globalThis as { console?: { warn(m: string): void } }).console?.warn(message);
+}
+
+let failure: string | null = null;
+let pending: Promise<boolean> | null = null;
+
+/** Why the WebAssembly kernels are not loaded (null when they are, or while they are loading). */
+export function wasmLoadFailure(): string | null {
+  return failure;
+}
+
+/** The in-flight asynchronous load, if any (browsers' main thread). */
+export function wasmLoadPending(): Promise<boolean> | null {
+  return pending;
+}
+
+const KERNEL_EXPORTS = ['heapBase', 'gemmF32', 'gemmF64', 'im2colF32', 'im2colF64', 'col2imF32', 'col2imF64', 'clampF32', 'clampF64', 'reluF32', 'reluF64'] as const;
+
+function instantiate(module: object): void {
+  const instance = new WA!.Instance(module, { env: { abort: abortImport } });
+  const exp = instance.exports as KernelExports;
+  const missing = KERNEL_EXPORTS.filter((name) => typeof exp[name] !== 'function');
+  if (missing.length) throw new Error(`the module lacks the kernel exports ${missing.join(', ')}`);
+  install(exp);
+  failure = null;
 }
 
 /**
- * Instantiates the kernels from the module's bytes (or a compiled WebAssembly.Module), replacing
- * any loaded before. Returns false, leaving the TypeScript kernels in charge, when WebAssembly or
- * SIMD is unavailable or the bytes are not a valid kernel module.
+ * Instantiates the kernels from the module's bytes (or a compiled WebAssembly.Module),
+ * synchronously, replacing any loaded before. Returns false (and records the reason, see
+ * `wasmLoadFailure`) when WebAssembly or SIMD is unavailable, the bytes are not a kernel module,
+ * or this thread may not compile synchronously.
  */
 export function initWasmKernels(source: BufferSource | object): boolean {
-  if (!WA) return false;
+  if (!WA) return fail('this runtime has no WebAssembly');
   try {
-    let module: object;
     if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-      if (!WA.validate(source)) return false;
-      module = new WA.Module(source);
+      if (!WA.validate(source)) return fail('the module does not validate (WebAssembly SIMD is needed)');
+      instantiate(new WA.Module(source));
     } else {
-      module = source;
+      instantiate(source);
     }
-    const instance = new WA.Instance(module, { env: { abort: abortImport } });
-    const exp = instance.exports as KernelExports;
-    for (const name of ['heapBase', 'gemmF32', 'gemmF64', 'im2colF32', 'im2colF64', 'col2imF32', 'col2imF64', 'clampF32', 'clampF64', 'reluF32', 'reluF64'] as const) {
-      if (typeof exp[name] !== 'function') return false;
-    }
-    install(exp);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return fail(reasonOf(err));
   }
 }
 
-/** Asynchronous variant for browsers: accepts bytes, a Response, or a promise of either. */
+/**
+ * Asynchronous load: bytes, a fetch Response, or a promise of either; `what` names the source
+ * (a URL or path) in the failure reason. Resolves to false on failure, never rejects.
+ */
 export async function loadWasmKernels(
-  source: BufferSource | PromiseLike<BufferSource | { arrayBuffer(): Promise<ArrayBuffer> }> | { arrayBuffer(): Promise<ArrayBuffer> },
+  source: BufferSource | PromiseLike<BufferSource | { arrayBuffer(): Promise<ArrayBuffer>; ok?: boolean; status?: number }> | { arrayBuffer(): Promise<ArrayBuffer> },
+  what = 'the given source',
 ): Promise<boolean> {
-  if (!WA) return false;
+  if (!WA) return fail('this runtime has no WebAssembly');
   try {
     const resolved = await source;
+    if (!(resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved)) && 'ok' in resolved && resolved.ok === false) {
+      return fail(`${what} answered HTTP ${String(resolved.status)}`);
+    }
     const bytes = resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved) ? resolved : await resolved.arrayBuffer();
-    if (!WA.validate(bytes)) return false;
-    return initWasmKernels(await WA.compile(bytes));
-  } catch {
-    return false;
+    if (!WA.validate(bytes)) return fail(`${what} is not a valid kernel module (WebAssembly SIMD is needed)`);
+    instantiate(await WA.compile(bytes));
+    return true;
+  } catch (err) {
+    return fail(`${what}: ${reasonOf(err)}`);
   }
+}
+
+function fail(reason: string): false {
+  failure = reason;
+  if (preferred === 'wasm') warnOnce(`load:${reason}`, `lrp-tape: WebAssembly kernels unavailable (${reason}); using the TypeScript kernels, several times slower.`);
+  return false;
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function abortImport(): never {
   throw new Error('lrp-tape wasm kernels: abort');
 }
 
-/** Node: read kernels.wasm beside this module synchronously; anywhere else, wait for initWasmKernels. */
-function loadFromDisk(): void {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
-  if (!proc?.versions?.node || typeof proc.getBuiltinModule !== 'function') return;
+function embeddedBytes(): Uint8Array {
+  const text = atob(KERNELS_WASM_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Synchronous where the thread allows it; otherwise (a browser's main thread refuses synchronous
+ * compilation of modules over 4 KB with a RangeError) one asynchronous compile that `ready()` awaits.
+ */
+function loadEmbedded(): void {
+  if (!WA) {
+    fail('this runtime has no WebAssembly');
+    return;
+  }
+  const bytes = embeddedBytes();
+  if (!WA.validate(bytes)) {
+    fail('the embedded kernel module does not validate: this runtime lacks WebAssembly SIMD');
+    return;
+  }
   try {
-    const fs = proc.getBuiltinModule('node:fs') as { readFileSync(path: URL): Uint8Array };
-    initWasmKernels(fs.readFileSync(new URL('./kernels.wasm', import.meta.url)));
-  } catch {
-    // Missing or unreadable file: the TypeScript kernels run.
+    instantiate(new WA.Module(bytes));
+  } catch (err) {
+    if (!(err instanceof RangeError)) {
+      fail(reasonOf(err));
+      return;
+    }
+    pending = WA.compile(bytes).then(
+      (module) => {
+        try {
+          instantiate(module);
+          return true;
+        } catch (e) {
+          return fail(reasonOf(e));
+        }
+      },
+      (e: unknown) => fail(reasonOf(e)),
+    ).finally(() => {
+      pending = null;
+    });
   }
 }
 
@@ -552,4 +629,4 @@ export function conv2dBackwardWeightWasm(x: FloatArray, gy: FloatArray, gw: Floa
   return true;
 }
 
-loadFromDisk();
+loadEmbedded();

@@ -1,0 +1,41 @@
+/**
+ * Which kernels run, and waiting until the fast ones can: the one place a user (or a test) asks.
+ */
+import { getKernelBackend, wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending, type KernelBackend } from './wasm/index.js';
+import { getKernelThreads, kernelThreadsDisabledReason } from './parallel/index.js';
+
+export interface KernelStatus {
+  /** The kernels that run now: 'wasm' (WebAssembly SIMD) or 'ts' (the TypeScript reference). */
+  backend: KernelBackend;
+  /** Whether the WebAssembly module is loaded (whatever the preference). */
+  wasmLoaded: boolean;
+  /** Why it is not, when it failed to load; null when it loaded or is still loading. */
+  wasmFailure: string | null;
+  /** Threads GEMM and convolutions are split over (1: the calling thread only). */
+  threads: number;
+  /** Why fewer threads run than were asked for (no worker_threads, a failed worker, ...), or null. */
+  threadsNote: string | null;
+}
+
+/** The active kernel backend and threads, with the reason for any fallback. */
+export function kernelStatus(): KernelStatus {
+  return {
+    backend: getKernelBackend(),
+    wasmLoaded: wasmKernelsAvailable(),
+    wasmFailure: wasmLoadFailure(),
+    threads: getKernelThreads(),
+    threadsNote: kernelThreadsDisabledReason(),
+  };
+}
+
+/**
+ * Resolves when the kernels are as fast as this runtime allows. In Node and in Web Workers the
+ * WebAssembly kernels load synchronously with the library, so this resolves at once; on a browser's
+ * main thread it waits for the asynchronous compile. Never rejects: a failed load is reported by
+ * one console warning and in the returned status.
+ */
+export async function ready(): Promise<KernelStatus> {
+  const pending = wasmLoadPending();
+  if (pending) await pending;
+  return kernelStatus();
+}
