@@ -1,7 +1,7 @@
 /**
  * `lrp-tape`: explain a model's decision, list what the library knows, run the reference cases,
  * run the demo. `run(argv)` returns the exit status (0 ok, 1 internal error or failed cases,
- * 2 bad input); `cli/bin.js` and `node --import tsx cli/main.ts` both call it.
+ * 2 bad input); `cli/bin.ts` (the published executable) and `cli/run-source.js` both call it.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,13 +15,17 @@ import type { ExplainOptions } from './explain.js';
 // Command implementations load on use, so `--help` and usage errors answer without loading the engine.
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** The package's version: package.json is one folder up from source, two from dist/cli. */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'lrp-tape' && pkg.version) return pkg.version;
+    } catch {
+      // Not there: try the next place.
+    }
   }
+  return '0.0.0';
 }
 
 export interface RunIO {

@@ -8,6 +8,12 @@
  * - PNG files (decoding through pngjs; encoding is the core's `image.encodePng`)
  * - the reference-case directory runner
  */
+import { unsupportedNode } from './runtime.js';
+
+const tooOld = unsupportedNode(process.versions.node);
+if (tooOld) throw new Error(tooOld);
+
+export { MIN_NODE, unsupportedNode } from './runtime.js';
 export { writeBytesAtomic } from './atomic-write.js';
 export { readSafetensorsFile, readSafetensorsBytes, writeSafetensorsFile, writeSafetensorsBytes } from './safetensors-file.js';
 export { readStateDictFile, writeStateDictFile } from './state-dict.js';

@@ -1,5 +1,5 @@
 /**
- * The `lrp-tape` CLI, run as a child process through cli/bin.js (the installed executable):
+ * The `lrp-tape` CLI, run as a child process through cli/run-source.js (the executable's code, from source):
  * explain on a saved model equals the library call, and every kind of bad input gives one line
  * naming the problem and exit status 2.
  */
@@ -19,7 +19,7 @@ import { createImage, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData } 
 import { run } from '../cli/main.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bin = join(root, 'cli', 'bin.js');
+const bin = join(root, 'cli', 'run-source.js');
 
 interface Run {
   code: number;

@@ -8,14 +8,14 @@
  * functions, so the main thread posts descriptors, computes its own tile and then blocks in
  * `Atomics.wait` (with a timeout) until every worker has finished.
  */
-import type * as WorkerThreads from 'node:worker_threads';
+import type { PortLike, WorkerLike, WorkerThreadsLike } from './worker-threads.js';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, READY, FAILED, EXITED, STARTING, ERROR,
   CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { ResidentArena } from './resident.js';
 
-type WT = typeof WorkerThreads;
+type WT = WorkerThreadsLike;
 
 interface NodeProcess {
   versions?: { node?: string };
@@ -99,10 +99,10 @@ const { workerData } = require('node:worker_threads');
 `;
 
 interface Slot {
-  worker: WorkerThreads.Worker;
+  worker: WorkerLike;
   control: Int32Array;
   bytes: Uint8Array;
-  port: WorkerThreads.MessagePort;
+  port: PortLike;
   seq: number;
   gen: number;
   /** The resident arena generation this worker has been sent. */
