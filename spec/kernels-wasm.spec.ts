@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -11,6 +11,8 @@ import {
   conv2dBackwardInputWasm,
   conv2dBackwardWeightWasm,
   initWasmKernels,
+  loadWasmKernels,
+  wasmLoadFailure,
   setWasmGemmBlockElements,
   wasmKernelsActive,
   wasmKernelsAvailable,
@@ -268,10 +270,30 @@ describe('kernels: WebAssembly SIMD backend', function () {
       expect(runChild(probe, { LRP_TAPE_KERNELS: undefined })).to.equal(hasBuiltinLoader ? 'wasm 128 128' : 'ts 128 128');
     });
 
-    it('falls back silently to TypeScript where WebAssembly is missing', function () {
+    it('falls back to TypeScript where WebAssembly is missing, with one warning that says so', function () {
       this.timeout(60000);
       // --jitless removes the WebAssembly global altogether.
-      expect(runChild(probe, { LRP_TAPE_KERNELS: undefined }, ['--jitless'])).to.equal('ts 128 128');
+      const twice = `${probe}\nconsole.log(JSON.stringify((await import('./engine/kernels/status.js')).kernelStatus().wasmFailure));`;
+      const res = spawnSync(process.execPath, ['--jitless', '--import', 'tsx', '--input-type=module', '-e', twice], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, LRP_TAPE_KERNELS: '' } });
+      expect(res.stdout.trim().split('\n')).to.deep.equal(['ts 128 128', '"this runtime has no WebAssembly"']);
+      const warnings = res.stderr.split('\n').filter((l) => l.includes('lrp-tape'));
+      expect(warnings).to.deep.equal(['lrp-tape: WebAssembly kernels unavailable (this runtime has no WebAssembly); using the TypeScript kernels, several times slower.']);
+    });
+
+    it('a failed load from a URL names it and keeps the loaded kernels', async function () {
+      const warned: string[] = [];
+      const warn = console.warn;
+      console.warn = (m: string) => warned.push(m);
+      try {
+        const notFound = Promise.resolve({ ok: false, status: 404, arrayBuffer: async () => new ArrayBuffer(0) });
+        expect(await loadWasmKernels(notFound, 'https://example.test/kernels.wasm')).to.equal(false);
+        expect(await loadWasmKernels(notFound, 'https://example.test/kernels.wasm')).to.equal(false);
+      } finally {
+        console.warn = warn;
+      }
+      expect(warned).to.deep.equal(['lrp-tape: could not load the WebAssembly kernels (https://example.test/kernels.wasm answered HTTP 404); keeping the kernels already loaded.']);
+      expect(getKernelBackend()).to.equal('wasm');
+      expect(wasmLoadFailure()).to.equal(null);
     });
   });
 });

@@ -16,7 +16,12 @@ import * as lib from '../../index.js';
 import { readSafetensorsFile } from '../../node/index.js';
 import { maxAbsDiff, scenario, type ScenarioResult } from './scenario.mjs';
 import { installConsumer, packInto, repoRoot, type Packed } from './pack.js';
-import { launchChromium, serveStatic, watchConsole } from '../support/browser.js';
+import { launchChromium, serveStatic, watchConsole, type PageLog } from '../support/browser.js';
+
+interface PageResult {
+  status: lib.KernelStatus;
+  result: ScenarioResult;
+}
 
 const run = promisify(execFile);
 const MAX_TARBALL_BYTES = 1.5 * 1024 * 1024;
@@ -167,21 +172,35 @@ describe('package: installed from the tarball', function () {
     expect(bundled.warnings.map((w) => w.text)).to.deep.equal([]);
     writeFileSync(join(page, 'index.html'), '<!doctype html><meta charset="utf-8"><title>lrp-tape</title><link rel="icon" href="data:,"><script type="module" src="bundle.js"></script>');
     const server = await serveStatic(page);
+    // The same page where a content-security policy forbids compiling WebAssembly.
+    const blocked = await serveStatic(page, { headers: { 'content-security-policy': "script-src 'self'" } });
     const browser = await launchChromium();
     try {
-      const tab = await browser.newPage();
-      const log = watchConsole(tab);
-      await tab.goto(server.url);
-      await tab.waitForFunction(() => (globalThis as { __lrp?: unknown }).__lrp !== undefined, undefined, { timeout: 60_000 });
-      const got = (await tab.evaluate(() => (globalThis as { __lrp?: unknown }).__lrp)) as { status: lib.KernelStatus; result: ScenarioResult };
+      const open = async (url: string): Promise<{ got: PageResult; log: PageLog }> => {
+        const tab = await browser.newPage();
+        const log = watchConsole(tab);
+        await tab.goto(url);
+        await tab.waitForFunction(() => (globalThis as { __lrp?: unknown }).__lrp !== undefined, undefined, { timeout: 60_000 });
+        return { got: (await tab.evaluate(() => (globalThis as { __lrp?: unknown }).__lrp)) as PageResult, log };
+      };
+      const { got, log } = await open(server.url);
       expect(log.errors).to.deep.equal([]);
       expect(log.warnings).to.deep.equal([]);
       expect(got.status.backend).to.equal('wasm');
       expect(got.result.backend).to.equal('wasm');
       expectSameResult(got.result, reference, 'chromium');
+
+      const fallback = await open(blocked.url);
+      expect(fallback.log.errors).to.deep.equal([]);
+      expect(fallback.log.warnings).to.have.length(1);
+      expect(fallback.log.warnings[0]).to.match(/^lrp-tape: WebAssembly kernels unavailable \(.+\); using the TypeScript kernels, several times slower\.$/);
+      expect(fallback.got.status.backend).to.equal('ts');
+      expect(fallback.got.status.wasmFailure).to.be.a('string');
+      expect(fallback.got.result.flat.every(Number.isFinite)).to.equal(true);
     } finally {
       await browser.close();
       await server.close();
+      await blocked.close();
     }
   });
 });

@@ -27,8 +27,15 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serves `dir` on 127.0.0.1 (a free port); `isolated` adds COOP/COEP so the page is cross-origin isolated. */
-export async function serveStatic(dir: string, opts: { isolated?: boolean } = {}): Promise<StaticServer> {
+export interface ServeOptions {
+  /** Send COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer, kernel threads). */
+  isolated?: boolean;
+  /** Extra response headers (e.g. a Content-Security-Policy). */
+  headers?: Record<string, string>;
+}
+
+/** Serves `dir` on 127.0.0.1 (a free port). */
+export async function serveStatic(dir: string, opts: ServeOptions = {}): Promise<StaticServer> {
   const root = resolve(dir);
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
@@ -47,6 +54,7 @@ export async function serveStatic(dir: string, opts: { isolated?: boolean } = {}
       headers['cross-origin-opener-policy'] = 'same-origin';
       headers['cross-origin-embedder-policy'] = 'require-corp';
     }
+    Object.assign(headers, opts.headers);
     res.writeHead(200, headers).end(readFileSync(file));
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -179,7 +179,12 @@ export async function loadWasmKernels(
   }
 }
 
+/** Records and reports a failed load once; kernels loaded earlier (the embedded ones) stay in charge. */
 function fail(reason: string): false {
+  if (kernels !== null) {
+    warnOnce(`replace:${reason}`, `lrp-tape: could not load the WebAssembly kernels (${reason}); keeping the kernels already loaded.`);
+    return false;
+  }
   failure = reason;
   if (preferred === 'wasm') warnOnce(`load:${reason}`, `lrp-tape: WebAssembly kernels unavailable (${reason}); using the TypeScript kernels, several times slower.`);
   return false;
