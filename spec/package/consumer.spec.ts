@@ -6,8 +6,7 @@
  * computation from the repository's sources.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -15,7 +14,7 @@ import { build } from 'esbuild';
 import * as lib from '../../index.js';
 import { readSafetensorsFile } from '../../node/index.js';
 import { maxAbsDiff, scenario, type ScenarioResult } from './scenario.mjs';
-import { installConsumer, packInto, repoRoot, type Packed } from './pack.js';
+import { repoRoot, sharedConsumer, type Packed } from './pack.js';
 import { launchChromium, serveStatic, watchConsole, type PageLog } from '../support/browser.js';
 
 interface PageResult {
@@ -36,22 +35,14 @@ function expectSameResult(actual: ScenarioResult, expected: ScenarioResult, wher
 
 describe('package: installed from the tarball', function () {
   this.timeout(240_000);
-  let work: string;
   let packed: Packed;
   let consumer: string;
   let reference: ScenarioResult;
 
   before(function () {
-    work = mkdtempSync(join(tmpdir(), 'lrp-tape-pack-'));
-    packed = packInto(work);
-    consumer = join(work, 'consumer');
-    installConsumer(consumer, packed.tarball);
+    ({ packed, dir: consumer } = sharedConsumer());
     reference = scenario(lib);
     writeFileSync(join(consumer, 'scenario.mjs'), readFileSync(join(repoRoot, 'spec/package/scenario.mjs')));
-  });
-
-  after(() => {
-    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('is small and holds LICENSE, README, a fresh dist with types, source maps and kernels.wasm, and no tests or sources', () => {

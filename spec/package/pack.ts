@@ -5,7 +5,8 @@
  * the repository's own `npm ci`) and no registry is asked at test time.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,4 +61,26 @@ export function installConsumer(dir: string, tarball: string, extra: Record<stri
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { 'lrp-tape': spec }, ...extra }, null, 2));
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'consumer', lockfileVersion: 3, requires: true, packages }, null, 2));
   execFileSync(npm, ['ci', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export interface Consumer {
+  /** The temporary folder holding the tarball and the consumer project. */
+  work: string;
+  packed: Packed;
+  /** The consumer project with lrp-tape installed from the tarball. */
+  dir: string;
+}
+
+let shared: Consumer | null = null;
+
+/** One packed tarball and installed consumer for every package spec of this run (packing builds dist/: do it once). */
+export function sharedConsumer(): Consumer {
+  if (shared) return shared;
+  const work = mkdtempSync(join(tmpdir(), 'lrp-tape-pack-'));
+  process.once('exit', () => rmSync(work, { recursive: true, force: true }));
+  const packed = packInto(work);
+  const dir = join(work, 'consumer');
+  installConsumer(dir, packed.tarball);
+  shared = { work, packed, dir };
+  return shared;
 }
