@@ -142,6 +142,13 @@ describe('package: installed from the tarball', function () {
     const relevance = written.tensors.get('relevance')!;
     expect(relevance.shape).to.deep.equal([2, 3, 16, 16]);
     expect(readFileSync(join(consumer, 'r.png')).subarray(1, 4).toString()).to.equal('PNG');
+    // The reference cases are not published: the installed conformance command says so in one line.
+    const conf = await run('npx', ['--no-install', 'lrp-tape', 'conformance'], { cwd: consumer }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(conf.code).to.equal(2);
+    expect(conf.stderr.trim()).to.match(/^conformance: this installation has no reference cases .*pass a folder of cases/);
   });
 
   it('bundles for the browser with zero unresolved imports and explains in Chromium with the WASM kernels, equal to node to 1e-6', async () => {
