@@ -138,7 +138,11 @@ describe('nn: loadStateDict', () => {
 
   it('a missing num_batches_tracked is not an error (as PyTorch for unversioned dicts)', () => {
     const m = new BatchNorm2d(3);
-    m.loadStateDict({ weight: E.ones([3]), bias: E.zeros([3]), running_mean: E.zeros([3]), running_var: E.ones([3]) });
+    const before = m.numBatchesTracked;
+    m.loadStateDict({ weight: E.tensor([1, 2, 3]), bias: E.zeros([3]), running_mean: E.tensor([4, 5, 6]), running_var: E.ones([3]) });
+    expect(m.stateDict().get('weight')!.toArray()).to.deep.equal([1, 2, 3]);
+    expect(m.stateDict().get('running_mean')!.toArray()).to.deep.equal([4, 5, 6]);
+    expect(m.numBatchesTracked).to.equal(before);
   });
 
   it('to(float64) converts float parameters and buffers, keeps ints', () => {
