@@ -2,14 +2,18 @@ import * as E from '../engine/index.js';
 import type { LayerRecord, Recording, Tensor } from '../engine/index.js';
 import type { Composite, RuleAssignment } from '../composites/index.js';
 import type { Rule } from '../rules/index.js';
+import { ArgumentError } from '../engine/errors.js';
 
 /** A model is anything with `call(x)` (every nn Module) or a plain forward function. */
 export type Forward = ((x: Tensor) => Tensor) | { call(x: Tensor): Tensor };
 /** The vector fed into the backward pass at the output: a tensor, or a function of the output. */
 export type Seed = Tensor | ((output: Tensor) => Tensor);
 
-export class ExplainError extends Error {
+export class ExplainError extends ArgumentError {
   override name = 'ExplainError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_EXPLAIN', options);
+  }
 }
 
 export function runForward(model: Forward, x: Tensor): Tensor {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import '../engine/index.js';
 import { formatResult, runConformance } from '../conformance/index.js';
+import { reportError } from './errors.js';
 
 export const defaultCaseDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'spec', 'fixtures', 'zennit');
 
@@ -15,9 +16,8 @@ export function conformanceCommand(dir: string = defaultCaseDir): number {
     console.log(`${passed} passed, ${failed} failed`);
     return failed ? 1 : 0;
   } catch (e) {
-    console.error(`conformance: ${(e as Error).message}`);
     console.log('0 passed, 1 failed');
-    return 2;
+    return reportError('conformance', e);
   }
 }
 

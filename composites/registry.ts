@@ -1,9 +1,13 @@
 import { ruleFromSpec, RuleConfigError } from '../rules/index.js';
 import { MapComposite, type Composite, type LayerMap } from './core.js';
 import * as P from './presets.js';
+import { ArgumentError } from '../engine/errors.js';
 
-export class CompositeConfigError extends Error {
+export class CompositeConfigError extends ArgumentError {
   override name = 'CompositeConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_COMPOSITE_CONFIG', options);
+  }
 }
 
 type Args = Record<string, unknown>;

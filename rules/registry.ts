@@ -4,9 +4,13 @@ import {
   alphaBetaRule, epsilonRule, flatRule, gammaRule, normRule, passRule, reluBetaSmoothRule, reluDeconvNetRule,
   reluGuidedBackpropRule, wSquareRule, zBoxRule, zPlusRule,
 } from './builtin.js';
+import { ArgumentError } from '../engine/errors.js';
 
-export class RuleConfigError extends Error {
+export class RuleConfigError extends ArgumentError {
   override name = 'RuleConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_RULE_CONFIG', options);
+  }
 }
 
 type Args = Record<string, unknown>;
