@@ -2,14 +2,18 @@ import * as E from '../engine/index.js';
 import type { LayerRecord, Recording, Tensor } from '../engine/index.js';
 import type { Composite, RuleAssignment } from '../composites/index.js';
 import type { Rule } from '../rules/index.js';
+import { ArgumentError } from '../engine/errors.js';
 
 /** A model is anything with `call(x)` (every nn Module) or a plain forward function. */
 export type Forward = ((x: Tensor) => Tensor) | { call(x: Tensor): Tensor };
 /** The vector fed into the backward pass at the output: a tensor, or a function of the output. */
 export type Seed = Tensor | ((output: Tensor) => Tensor);
 
-export class ExplainError extends Error {
+export class ExplainError extends ArgumentError {
   override name = 'ExplainError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_EXPLAIN', options);
+  }
 }
 
 export function runForward(model: Forward, x: Tensor): Tensor {
@@ -81,25 +85,34 @@ export class RecordedForward {
       if (!rule || rule.name === 'Gradient') return null;
       return (l, g) => rule.backward(l, g, ctx);
     };
-    const [relevance] = E.grad(this.output, this.input, {
-      gradOutputs: this.seedFor(seed),
-      createGraph: opts.createGraph ?? false,
-      retainGraph: true,
-      rules: resolve,
-      onLayerGrad: opts.onLayer,
-      allowUnused: true,
-    });
-    return { relevance: relevance ?? E.zerosLike(this.input), paramRelevance, rules: assignment };
+    const gradOutputs = this.seedFor(seed);
+    // An outer noGrad must not silently turn a createGraph backward into an unrecorded one.
+    const [relevance] = E.withGradMode(true, () =>
+      E.grad(this.output, this.input, {
+        gradOutputs,
+        createGraph: opts.createGraph ?? false,
+        retainGraph: true,
+        rules: resolve,
+        onLayerGrad: opts.onLayer,
+        allowUnused: true,
+      }),
+    );
+    // No path from the output back to the input: a zero map would look like an explanation.
+    if (!relevance) throw new ExplainError('the recorded output does not depend on the input through recorded ops (no graph): did the forward detach the input?');
+    return { relevance, paramRelevance, rules: assignment };
   }
 }
 
 /**
  * Records `model(input)`. The input is used as given when it already requires grad (so the
  * relevance can be differentiated w.r.t. it); otherwise a leaf copy that requires grad is used.
+ * Recording is an explicit request for a graph, so an outer `noGrad` does not apply inside it
+ * (as `torch.enable_grad()` inside an explainer): the forward is always recorded, and
+ * `attribute` gives the same relevance inside and outside `noGrad`.
  */
 export function recordForward(model: Forward, input: Tensor): RecordedForward {
   const x = input.requiresGrad ? input : input.detach().requireGrad();
-  const { recording, result } = E.record(() => runForward(model, x));
+  const { recording, result } = E.withGradMode(true, () => E.record(() => runForward(model, x)));
   if (!(result instanceof E.Tensor)) throw new ExplainError('the model must return a single tensor');
   recording.outputs = [result];
   return new RecordedForward(x, result, recording);

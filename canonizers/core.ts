@@ -1,8 +1,12 @@
 import type { Tensor } from '../engine/index.js';
 import { Overrides, withOverrides, type Module } from '../nn/module.js';
+import { ArgumentError } from '../engine/errors.js';
 
-export class CanonizerError extends Error {
+export class CanonizerError extends ArgumentError {
   override name = 'CanonizerError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_CANONIZER', options);
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import '../engine/index.js';
 import { formatResult } from '../conformance/index.js';
 import { runConformance } from '../node/index.js';
+import { reportError } from './errors.js';
 
 export const defaultCaseDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'spec', 'fixtures', 'zennit');
 
@@ -23,9 +24,8 @@ export function conformanceCommand(dir: string = defaultCaseDir): number {
     console.log(`${passed} passed, ${failed} failed`);
     return failed ? 1 : 0;
   } catch (e) {
-    console.error(`conformance: ${(e as Error).message}`);
     console.log('0 passed, 1 failed');
-    return 2;
+    return reportError('conformance', e);
   }
 }
 

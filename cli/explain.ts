@@ -126,13 +126,13 @@ export function parseSize(v: string | undefined): [number, number] | undefined {
 
 function readBytes(path: string, what: string): Buffer {
   try {
-    if (statSync(path).isDirectory()) throw new CliError(`cannot read ${what} '${path}': it is a directory`);
+    if (statSync(path).isDirectory()) throw new CliError(`cannot read ${what} '${path}': it is a directory`, 'io');
     return readFileSync(path);
   } catch (e) {
     if (e instanceof CliError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new CliError(`cannot read ${what} '${path}': ${why}`);
+    throw new CliError(`cannot read ${what} '${path}': ${why}`, 'io');
   }
 }
 
@@ -154,10 +154,10 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
     try {
       w = loadSafetensorsStateDict(bytes, { prefix: o.weightsPrefix ?? '', source: o.weights });
     } catch (e) {
-      if (e instanceof SafetensorsError) throw new CliError(`weights file '${o.weights}' is not a valid safetensors file: ${e.message.slice(e.source.length + 2)}`);
+      if (e instanceof SafetensorsError) throw new CliError(`weights file '${o.weights}' is not a valid safetensors file: ${e.message.slice(e.source.length + 2)}`, 'data');
       throw e;
     }
-    if (w.size === 0) throw new CliError(`weights file '${o.weights}' holds no tensor${o.weightsPrefix ? ` whose name starts with '${o.weightsPrefix}'` : ''}`);
+    if (w.size === 0) throw new CliError(`weights file '${o.weights}' holds no tensor${o.weightsPrefix ? ` whose name starts with '${o.weightsPrefix}'` : ''}`, 'data');
     return w;
   };
   let model: Module;
@@ -178,7 +178,7 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
     try {
       spec = JSON.parse(text);
     } catch (e) {
-      throw new CliError(`model spec '${o.model}' is not valid JSON: ${(e as Error).message}`);
+      throw new CliError(`model spec '${o.model}' is not valid JSON: ${(e as Error).message}`, 'data');
     }
     // A reference case's JSON carries the model under "model".
     if (spec && typeof spec === 'object' && !('type' in spec) && 'model' in spec) spec = (spec as { model: unknown }).model;
@@ -189,7 +189,7 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
   try {
     model.loadStateDict(weights);
   } catch (e) {
-    if (e instanceof StateDictError) throw new CliError(`weights '${o.weights}' do not match the model '${description}': ${describeStateDictError(e)}`);
+    if (e instanceof StateDictError) throw new CliError(`weights '${o.weights}' do not match the model '${description}': ${describeStateDictError(e)}`, 'data');
     throw e;
   }
   model.eval();
@@ -232,14 +232,14 @@ export function loadInput(o: Pick<ExplainOptions, 'input' | 'inputKey' | 'size' 
       std,
     };
   } else {
-    if (/\.png$/i.test(o.input)) throw new CliError(`input '${o.input}' is not a valid PNG (bad signature)`);
+    if (/\.png$/i.test(o.input)) throw new CliError(`input '${o.input}' is not a valid PNG (bad signature)`, 'data');
     const pngOnly = (['size', 'mean', 'std'] as const).filter((k) => o[k] !== undefined);
     if (pngOnly.length) throw new CliError(`${pngOnly.map((k) => `--${k}`).join(', ')} appl${pngOnly.length > 1 ? 'y' : 'ies'} to PNG inputs only; '${o.input}' is a tensor file`);
     let file: ReturnType<typeof parseSafetensors>;
     try {
       file = parseSafetensors(bytes, o.input);
     } catch (e) {
-      if (e instanceof SafetensorsError) throw new CliError(`input '${o.input}' is neither a PNG nor a valid safetensors file: ${e.message.slice(e.source.length + 2)}`);
+      if (e instanceof SafetensorsError) throw new CliError(`input '${o.input}' is neither a PNG nor a valid safetensors file: ${e.message.slice(e.source.length + 2)}`, 'data');
       throw e;
     }
     const names = [...file.tensors.keys()];
@@ -251,10 +251,10 @@ export function loadInput(o: Pick<ExplainOptions, 'input' | 'inputKey' | 'size' 
     const raw: RawTensor | undefined = file.tensors.get(key);
     if (!raw) throw new CliError(`input '${o.input}' has no tensor '${key}' (it has ${someOf(names)})`);
     let t = rawToTensor(raw, key);
-    if (t.dtype === 'int32') throw new CliError(`input tensor '${key}' is an integer tensor; a float tensor is needed`);
+    if (t.dtype === 'int32') throw new CliError(`input tensor '${key}' is an integer tensor; a float tensor is needed`, 'data');
     // [F] and [C, H, W] are single samples; [N, F] and [N, C, H, W] are batches.
     if (t.ndim === 1 || t.ndim === 3) t = E.unsqueeze(t, 0);
-    if (t.ndim < 2 || t.ndim > 4) throw new CliError(`input tensor '${key}' has shape [${t.shape.join(', ')}]; expected [C, H, W], [N, C, H, W], [F] or [N, F]`);
+    if (t.ndim < 2 || t.ndim > 4) throw new CliError(`input tensor '${key}' has shape [${t.shape.join(', ')}]; expected [C, H, W], [N, C, H, W], [F] or [N, F]`, 'data');
     x = t;
     out = { x, description: `${basename(o.input)}:${key} [${t.shape.join(', ')}]` };
   }
@@ -295,7 +295,7 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   for (const [flag, path] of [['--out', o.out], ['--relevance', o.relevance]] as const) {
     if (!path) continue;
     const dir = dirname(resolve(path));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`cannot write ${flag} '${path}': folder '${dir}' does not exist`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`cannot write ${flag} '${path}': folder '${dir}' does not exist`, 'io');
   }
 
   const { model, description: modelDesc } = loadModel(o);
@@ -311,9 +311,9 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
     if (!(e instanceof E.ShapeError)) throw e;
     const hint = input.image ? `; resize it with --size HxW` : '';
     const what = input.image ? `image '${o.input}' (${input.image.width}x${input.image.height}${input.image.resized ? `, resized to ${x.shape[3]}x${x.shape[2]}` : ''})` : `input of shape [${x.shape.join(', ')}]`;
-    throw new CliError(`the ${what} does not fit the model: ${e.message.split('\n')[0]}${hint}`);
+    throw new CliError(`the ${what} does not fit the model: ${e.message.split('\n')[0]}${hint}`, 'data');
   }
-  if (output.ndim !== 2) throw new CliError(`the model's output has shape [${output.shape.join(', ')}]; explain needs [N, classes]`);
+  if (output.ndim !== 2) throw new CliError(`the model's output has shape [${output.shape.join(', ')}]; explain needs [N, classes]`, 'data');
   const N = output.shape[0]!;
   const K = output.shape[1]!;
   if (targetArg !== undefined && targetArg >= K) throw new CliError(`target ${targetArg} is out of range: the model has ${K} outputs (0..${K - 1})`);

@@ -1,14 +1,15 @@
 /**
  * `lrp-tape`: explain a model's decision, list what the library knows, run the reference cases,
  * run the demo. `run(argv)` returns the exit status (0 ok, 1 internal error or failed cases,
- * 2 bad input); `cli/bin.ts` (the published executable) and `cli/run-source.js` both call it.
+ * 2 usage/configuration, 3 bad input data, 4 I/O; docs/ERRORS.md); `cli/bin.ts` (the published
+ * executable) and `cli/run-source.js` both call it.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CMAPS, DEFAULT_CMAP } from '../image/index.js';
 import { ATTRIBUTORS, BUILDER_NAMES } from './names.js';
-import { CliError, EXIT_BAD_INPUT, reportError } from './errors.js';
+import { CliError, EXIT_USAGE, reportError } from './errors.js';
 import { progressBars } from './progress.js';
 import type { ExplainOptions } from './explain.js';
 
@@ -38,17 +39,19 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
   const out = io.stdout ?? ((l: string) => process.stdout.write(`${l}\n`));
   const err = io.stderr ?? ((l: string) => process.stderr.write(`${l}\n`));
   let status = 0;
+  const debug = (): boolean => Boolean(program.opts().debug) || Boolean(process.env.LRP_TAPE_DEBUG);
   const guard = async (name: string, fn: () => Promise<number | void>) => {
     try {
       status = (await fn()) ?? 0;
     } catch (e) {
-      status = reportError(name, e, err);
+      status = reportError(name, e, err, debug());
     }
   };
 
   const program = new Command('lrp-tape')
     .description('Layer-wise Relevance Propagation on a reverse-mode autograd tape (zennit semantics, exact double backward).')
     .version(version())
+    .option('--debug', 'print the stack trace of an error (also LRP_TAPE_DEBUG=1)')
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => out(s.replace(/\n$/, '')), writeErr: (s) => err(s.replace(/\n$/, '')) })
     .exitOverride();
@@ -191,9 +194,9 @@ export async function run(argv: readonly string[] = process.argv, io: RunIO = {}
     if (e instanceof CommanderError) {
       // Help and version are successes; every usage error (unknown option, missing value, bad choice) is bad input.
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) return 0;
-      return EXIT_BAD_INPUT;
+      return EXIT_USAGE;
     }
-    return reportError('', e, io.stderr);
+    return reportError('', e, io.stderr, argv.includes('--debug'));
   }
   return status();
 }

@@ -1,9 +1,14 @@
 import { ruleFromSpec, RuleConfigError } from '../rules/index.js';
 import { MapComposite, type Composite, type LayerMap } from './core.js';
 import * as P from './presets.js';
+import { ArgumentError, safeName } from '../engine/errors.js';
+import { boundArg, knownKeys, numberArg, showValue, stabilizerArg, zeroParamsArg } from '../rules/args.js';
 
-export class CompositeConfigError extends Error {
+export class CompositeConfigError extends ArgumentError {
   override name = 'CompositeConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_COMPOSITE_CONFIG', options);
+  }
 }
 
 type Args = Record<string, unknown>;
@@ -69,6 +74,25 @@ function mapFromSpec(entries: unknown, what: string): LayerMap {
   });
 }
 
+const configFail = (m: string): Error => new CompositeConfigError(m);
+
+/** Type and range of every composite argument, before any rule is built (the rules check again). */
+function checkCompositeArgs(name: string, args: Args, keys: readonly string[]): void {
+  const owner = `composite ${name}`;
+  knownKeys(owner, args, [...keys, ...(keys.includes('zero_params') ? ['zeroParams'] : [])], configFail);
+  for (const key of ['epsilon', 'stabilizer']) if (key in args) stabilizerArg(owner, key, args[key], configFail);
+  if ('zero_params' in args) zeroParamsArg(owner, args.zero_params, configFail);
+  if ('zeroParams' in args) zeroParamsArg(owner, args.zeroParams, configFail);
+  if ('gamma' in args) numberArg(owner, 'gamma', args.gamma, { min: 0 }, configFail);
+  for (const key of ['beta', 'beta_smooth']) if (key in args) numberArg(owner, key, args[key], { min: 0, exclusive: true }, configFail);
+  if (keys.includes('low')) {
+    if (args.low === undefined || args.high === undefined) throw new CompositeConfigError(`${name} needs 'low' and 'high' (the input's value range)`);
+    const low = boundArg(owner, 'low', args.low, configFail);
+    const high = boundArg(owner, 'high', args.high, configFail);
+    if (typeof low === 'number' && typeof high === 'number' && !(low <= high)) throw new CompositeConfigError(`${owner}: argument 'low' must be <= 'high', got low=${low}, high=${high}`);
+  }
+}
+
 export interface CompositeSpec {
   name: string;
   args?: Args;
@@ -83,11 +107,11 @@ export function compositeFromSpec(spec: CompositeSpec): Composite {
   if (spec.name === 'layer_map') {
     return new MapComposite({ name: 'layer_map', layerMap: mapFromSpec(spec.layer_map, 'layer_map'), firstMap: mapFromSpec(spec.first_map, 'first_map'), canonizers });
   }
-  const preset = presets[spec.name];
-  if (!preset) throw new CompositeConfigError(`unknown composite '${spec.name}' (known: ${compositeNames.join(', ')})`);
+  const preset = typeof spec.name === 'string' && Object.hasOwn(presets, spec.name) ? presets[spec.name] : undefined;
+  if (!preset) throw new CompositeConfigError(`unknown composite '${safeName(spec.name, 60)}' (known: ${compositeNames.join(', ')})`);
   const args = spec.args ?? {};
-  const bad = Object.keys(args).filter((k) => !preset.keys.includes(k) && k !== 'zeroParams');
-  if (bad.length) throw new CompositeConfigError(`composite ${spec.name}: unknown argument(s) ${bad.join(', ')} (accepted: ${preset.keys.join(', ') || 'none'})`);
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new CompositeConfigError(`composite ${spec.name}: args must be an object, got ${showValue(args)}`);
+  checkCompositeArgs(spec.name, args, preset.keys);
   // User entries are prepended to the preset's maps, as zennit does.
   userMaps = { layerMap: mapFromSpec(spec.layer_map, 'layer_map'), firstMap: mapFromSpec(spec.first_map, 'first_map') };
   try {

@@ -2,6 +2,7 @@ import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { parseSafetensors, type SafetensorsFile } from '../engine/safetensors.js';
 import { rawToTensor } from '../nn/index.js';
+import { DataError } from '../engine/errors.js';
 
 /** One reference case as FORMAT.md describes it. */
 export interface CaseSpec {
@@ -17,8 +18,11 @@ export interface CaseSpec {
   param_relevance?: boolean;
 }
 
-export class CaseError extends Error {
+export class CaseError extends DataError {
   override name = 'CaseError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_CASE', options);
+  }
 }
 
 export interface LoadedCase {

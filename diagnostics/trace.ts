@@ -20,9 +20,13 @@ import type { Composite, RuleAssignment } from '../composites/index.js';
 import type { Rule, RuleContext } from '../rules/index.js';
 import type { RecordedForward, Seed } from '../attribution/index.js';
 import { Module } from '../nn/index.js';
+import { ArgumentError } from '../engine/errors.js';
 
-export class DiagnosticsError extends Error {
+export class DiagnosticsError extends ArgumentError {
   override name = 'DiagnosticsError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_DIAGNOSTICS', options);
+  }
 }
 
 // ---- small numeric helpers -----------------------------------------------------------------

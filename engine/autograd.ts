@@ -1,6 +1,7 @@
 import { Tensor, shapeStr, DTypeError } from './tensor.js';
 import { onNodeRecorded, type LayerRecord } from './recording.js';
 import { memoSlot, memoStore, memoOutput } from './memo.js';
+import { ArgumentError } from './errors.js';
 
 /** The context a VJP sees: the real tensors of the forward (never clones) and the op's attributes. */
 export interface VjpContext<A> {
@@ -120,8 +121,11 @@ export interface GradOptions {
   onLayerGrad?: (layer: LayerRecord, gradOutput: Tensor, gradInputs: readonly (Tensor | null)[]) => void;
 }
 
-export class AutogradError extends Error {
+export class AutogradError extends ArgumentError {
   override name = 'AutogradError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_AUTOGRAD', options);
+  }
 }
 
 function asList(x: Tensor | readonly Tensor[]): readonly Tensor[] {

@@ -7,6 +7,7 @@ import { onesLike } from './ops/creation.js';
 registerAutogradHelpers(add, onesLike);
 registerApply(apply);
 
+export { LrpTapeError, ArgumentError, DataError, ShapeMismatchError, FileIoError, InternalError, isLrpTapeError, safeName, type ErrorCategory } from './errors.js';
 export { Tensor, ShapeError, DTypeError, sizeOf, shapeStr, type DType, type Shape, type Storage } from './tensor.js';
 export { grad, backward, noGrad, withGradMode, isGradEnabled, apply, Node, AutogradError } from './autograd.js';
 export type { OpDef, VjpContext, GradOptions, RuleResolver, LayerBackward } from './autograd.js';

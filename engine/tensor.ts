@@ -1,16 +1,23 @@
 import type { Node } from './autograd.js';
 import type { LayerRecord } from './recording.js';
+import { ShapeMismatchError } from './errors.js';
 
 export type DType = 'float32' | 'float64' | 'int32';
 export type Storage = Float32Array | Float64Array | Int32Array;
 export type FloatStorage = Float32Array | Float64Array;
 export type Shape = readonly number[];
 
-export class ShapeError extends Error {
+export class ShapeError extends ShapeMismatchError {
   override name = 'ShapeError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_SHAPE', options);
+  }
 }
-export class DTypeError extends Error {
+export class DTypeError extends ShapeMismatchError {
   override name = 'DTypeError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_DTYPE', options);
+  }
 }
 
 export function allocStorage(dtype: DType, size: number): Storage {

@@ -12,15 +12,16 @@
  * because the grammar above does not allow it and it usually means a colour went missing.
  */
 import type { Rgb } from './types.js';
+import { ArgumentError } from '../engine/errors.js';
 
-export class ColorMapError extends Error {
+export class ColorMapError extends ArgumentError {
   override name = 'ColorMapError';
   constructor(
     readonly source: string,
     readonly what: string,
     readonly position: number,
   ) {
-    super(`bad colour map '${source}': ${what} at position ${position}`);
+    super(`bad colour map '${source}': ${what} at position ${position}`, 'ERR_COLOR_MAP');
   }
 }
 

@@ -2,6 +2,7 @@
  * Shared image types. Everything in `image/` works on plain typed arrays so it can be used
  * without the tensor engine (and any engine `Tensor` fits `ShapedArray` structurally).
  */
+import { ArgumentError } from '../engine/errors.js';
 
 /**
  * An 8-bit, row-major, interleaved image. Images this module *produces* are RGB
@@ -23,8 +24,11 @@ export interface ShapedArray {
 
 export type Rgb = readonly [number, number, number];
 
-export class ImageError extends Error {
+export class ImageError extends ArgumentError {
   override name = 'ImageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_IMAGE', options);
+  }
 }
 
 export function createImage(width: number, height: number, channels: 3 | 4 = 3, fill?: Rgb): Image {

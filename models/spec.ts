@@ -11,11 +11,15 @@ import {
 } from '../nn/index.js';
 import { ResNet, type BlockType } from './resnet.js';
 import { VGG, type VGGConfig } from './vgg.js';
+import { DataError } from '../engine/errors.js';
 
 export type ModelSpec = { type: string; [key: string]: unknown };
 
-export class ModelSpecError extends Error {
+export class ModelSpecError extends DataError {
   override name = 'ModelSpecError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_MODEL_SPEC', options);
+  }
 }
 
 class Ctx {

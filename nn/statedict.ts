@@ -1,10 +1,11 @@
 /** State-dict checking and conversion shared by `Module.loadStateDict`. */
 import { Tensor, shapeStr, type DType, type Storage } from '../engine/index.js';
 import type { Module } from './module.js';
+import { DataError } from '../engine/errors.js';
 
 export type StateDictLike = Map<string, Tensor> | Readonly<Record<string, Tensor>>;
 
-export class StateDictError extends Error {
+export class StateDictError extends DataError {
   override name = 'StateDictError';
   constructor(
     message: string,
@@ -12,7 +13,7 @@ export class StateDictError extends Error {
     readonly unexpectedKeys: readonly string[] = [],
     readonly mismatches: readonly string[] = [],
   ) {
-    super(message);
+    super(message, 'ERR_STATE_DICT');
   }
 }
 

@@ -2,6 +2,19 @@ import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { BasicRule, FunctionRule, identity, noMod, toList, withBias, type ParamModifier, type Rule } from './core.js';
 import { divideStabilized, makeStabilizer, type StabilizerLike } from './stabilizer.js';
+import { boundArg, knownKeys, numberArg, RuleConfigError, stabilizerArg, zeroParamsArg } from './args.js';
+
+/** Checks a rule's options object: known keys, the stabilizer and zero_params. */
+function checked(rule: string, opts: object, keys: readonly string[]): void {
+  const owner = `rule ${rule}`;
+  if (typeof opts !== 'object' || opts === null) throw new RuleConfigError(`${owner}: options must be an object`);
+  knownKeys(owner, opts, keys);
+  const o = opts as Record<string, unknown>;
+  if ('stabilizer' in o) stabilizerArg(owner, 'stabilizer', o.stabilizer);
+  if ('epsilon' in o) stabilizerArg(owner, 'epsilon', o.epsilon);
+  if ('zeroParams' in o) zeroParamsArg(owner, o.zeroParams);
+}
+const STAB_KEYS = ['stabilizer', 'zeroParams'] as const;
 
 export type ZeroParams = string | readonly string[] | null;
 
@@ -30,6 +43,7 @@ const termProducts = (xs: Tensor[], gs: (Tensor | null)[], idx: number[]): Tenso
 
 /** LRP-epsilon: R_in = x * (W^T (R / stab_eps(z))). */
 export function epsilonRule(opts: EpsilonOptions = {}): Rule {
+  checked('Epsilon', opts, ['epsilon', 'zeroParams']);
   const stab = makeStabilizer(opts.epsilon ?? 1e-6, 'epsilon');
   return new BasicRule({
     name: 'Epsilon',
@@ -43,6 +57,7 @@ export function epsilonRule(opts: EpsilonOptions = {}): Rule {
 
 /** LRP-z+ (alpha 1, beta 0, allowing negative inputs as zennit does). */
 export function zPlusRule(opts: StabilizedOptions = {}): Rule {
+  checked('ZPlus', opts, STAB_KEYS);
   const stab = makeStabilizer(opts.stabilizer);
   const zp = toList(opts.zeroParams);
   return new BasicRule({
@@ -68,10 +83,11 @@ export interface AlphaBetaOptions extends StabilizedOptions {
 
 /** LRP-alpha-beta; alpha - beta must be 1 (compared with a tolerance, unlike zennit's exact float test). */
 export function alphaBetaRule(opts: AlphaBetaOptions = {}): Rule {
-  const alpha = opts.alpha ?? 2;
-  const beta = opts.beta ?? 1;
-  if (!(alpha >= 0 && beta >= 0)) throw new RangeError(`AlphaBeta: alpha and beta must be non-negative, got alpha=${alpha}, beta=${beta}`);
-  if (Math.abs(alpha - beta - 1) > 1e-9) throw new RangeError(`AlphaBeta: alpha - beta must equal 1, got alpha=${alpha}, beta=${beta}`);
+  checked('AlphaBeta', opts, ['alpha', 'beta', ...STAB_KEYS]);
+  const alpha = numberArg('rule AlphaBeta', 'alpha', opts.alpha, { min: 0 }) ?? 2;
+  const beta = numberArg('rule AlphaBeta', 'beta', opts.beta, { min: 0 }) ?? 1;
+  // zennit: "The difference of parameters alpha - beta must equal 1!"
+  if (Math.abs(alpha - beta - 1) > 1e-9) throw new RuleConfigError(`rule AlphaBeta: alpha - beta must equal 1 (as zennit requires), got alpha=${alpha}, beta=${beta}`);
   const stab = makeStabilizer(opts.stabilizer);
   const zp = toList(opts.zeroParams);
   return new BasicRule({
@@ -99,7 +115,8 @@ export interface GammaOptions extends StabilizedOptions {
 
 /** zennit's generalised LRP-gamma: W + gamma W+ for positive contributions, W + gamma W- for negative ones. */
 export function gammaRule(opts: GammaOptions = {}): Rule {
-  const gamma = opts.gamma ?? 0.25;
+  checked('Gamma', opts, ['gamma', ...STAB_KEYS]);
+  const gamma = numberArg('rule Gamma', 'gamma', opts.gamma, { min: 0 }) ?? 0.25;
   const stab = makeStabilizer(opts.stabilizer);
   const zp = toList(opts.zeroParams);
   const gammaMod = (lo: number | null, hi: number | null, zeroParams: readonly string[]): ParamModifier => ({
@@ -144,7 +161,10 @@ function expandBound(bound: number | Tensor, like: Tensor): Tensor {
 
 /** LRP-z^B for bounded inputs (first layer): low/high are scalars or tensors broadcast to the input. */
 export function zBoxRule(opts: ZBoxOptions): Rule {
-  if (opts.low === undefined || opts.high === undefined) throw new TypeError('ZBox needs both low and high');
+  checked('ZBox', opts, ['low', 'high', ...STAB_KEYS]);
+  const low = boundArg('rule ZBox', 'low', opts.low);
+  const high = boundArg('rule ZBox', 'high', opts.high);
+  if (typeof low === 'number' && typeof high === 'number' && !(low <= high)) throw new RuleConfigError(`rule ZBox: argument 'low' must be <= 'high', got low=${low}, high=${high}`);
   const stab = makeStabilizer(opts.stabilizer);
   const zp = toList(opts.zeroParams);
   return new BasicRule({
@@ -168,6 +188,7 @@ const onesLike = (x: Tensor): Tensor => E.onesLike(x);
 
 /** LRP-flat: inputs and weights replaced by ones (bias zero); relevance spread uniformly over the receptive field. */
 export function flatRule(opts: StabilizedOptions = {}): Rule {
+  checked('Flat', opts, STAB_KEYS);
   const stab = makeStabilizer(opts.stabilizer);
   return new BasicRule({
     name: 'Flat',
@@ -180,6 +201,7 @@ export function flatRule(opts: StabilizedOptions = {}): Rule {
 
 /** LRP-w^2: ones as inputs, squared parameters (the bias is squared too, as in zennit). */
 export function wSquareRule(opts: StabilizedOptions = {}): Rule {
+  checked('WSquare', opts, STAB_KEYS);
   const stab = makeStabilizer(opts.stabilizer);
   return new BasicRule({
     name: 'WSquare',
@@ -192,6 +214,7 @@ export function wSquareRule(opts: StabilizedOptions = {}): Rule {
 
 /** Normalises by the output and weights by the input (sums, average pooling); parameters untouched. */
 export function normRule(opts: { stabilizer?: StabilizerLike } = {}): Rule {
+  checked('Norm', opts, ['stabilizer']);
   const stab = makeStabilizer(opts.stabilizer);
   return new BasicRule({
     name: 'Norm',
@@ -224,7 +247,8 @@ export function reluGuidedBackpropRule(): Rule {
 
 /** The ReLU gradient replaced by sigmoid(beta x), the softplus surrogate (Dombrowski et al.). */
 export function reluBetaSmoothRule(opts: { beta?: number } = {}): Rule {
-  const beta = opts.beta ?? 10;
+  checked('ReLUBetaSmooth', opts, ['beta']);
+  const beta = numberArg('rule ReLUBetaSmooth', 'beta', opts.beta, { min: 0, exclusive: true }) ?? 10;
   return new FunctionRule(
     'ReLUBetaSmooth',
     (layer, r) => layer.inputs.map((x) => (sameShape(x, r) ? E.mul(r, E.sigmoid(E.mul(x, beta))) : null)),

@@ -2,3 +2,4 @@ export * from './core.js';
 export * from './stabilizer.js';
 export * from './builtin.js';
 export * from './registry.js';
+export * from './args.js';

@@ -4,31 +4,19 @@ import {
   alphaBetaRule, epsilonRule, flatRule, gammaRule, normRule, passRule, reluBetaSmoothRule, reluDeconvNetRule,
   reluGuidedBackpropRule, wSquareRule, zBoxRule, zPlusRule,
 } from './builtin.js';
+import { boundArg, knownKeys, numberArg, RuleConfigError, showValue, zeroParamsArg } from './args.js';
+import { safeName } from '../engine/errors.js';
 
-export class RuleConfigError extends Error {
-  override name = 'RuleConfigError';
-}
+export { RuleConfigError } from './args.js';
 
 type Args = Record<string, unknown>;
 
-function num(args: Args, key: string, rule: string): number | undefined {
-  const v = args[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new RuleConfigError(`${rule}: '${key}' must be a finite number, got ${JSON.stringify(v)}`);
-  return v;
-}
-function zero(args: Args, rule: string): string | string[] | undefined {
+const num = (args: Args, key: string, rule: string): number | undefined => numberArg(`rule ${rule}`, key, args[key]);
+const zero = (args: Args, rule: string): string[] | undefined => {
   const v = args.zero_params ?? args.zeroParams;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string'))) return v as string | string[];
-  throw new RuleConfigError(`${rule}: 'zero_params' must be a name or a list of names`);
-}
-function bound(args: Args, key: string, rule: string): number | Tensor {
-  const v = args[key];
-  if (typeof v === 'number') return v;
-  if (v && typeof v === 'object' && 'shape' in v) return v as Tensor;
-  throw new RuleConfigError(`${rule}: '${key}' is required (a number or a tensor)`);
-}
+  return v === undefined || v === null ? undefined : zeroParamsArg(`rule ${rule}`, v);
+};
+const bound = (args: Args, key: string, rule: string): number | Tensor => boundArg(`rule ${rule}`, key, args[key]);
 
 const known: Record<string, { keys: string[]; make: (a: Args) => Rule; doc: string }> = {
   Epsilon: { keys: ['epsilon', 'zero_params'], make: (a) => epsilonRule({ epsilon: num(a, 'epsilon', 'Epsilon'), zeroParams: zero(a, 'Epsilon') }), doc: 'LRP-epsilon: x * W^T(R / (z + eps sign z))' },
@@ -57,9 +45,10 @@ export function describeRules(): { name: string; doc: string; keys: string[] }[]
 
 /** A rule from its zennit name and keyword arguments (`{"rule": "Epsilon", "epsilon": 0.25}`). */
 export function ruleFromSpec(spec: { rule: string } & Args): Rule {
-  const entry = known[spec.rule];
-  if (!entry) throw new RuleConfigError(`unknown rule '${spec.rule}' (known: ${ruleNames.join(', ')})`);
-  const unknownKeys = Object.keys(spec).filter((k) => k !== 'rule' && !entry.keys.includes(k) && k !== 'zeroParams');
-  if (unknownKeys.length) throw new RuleConfigError(`rule ${spec.rule}: unknown argument(s) ${unknownKeys.join(', ')} (accepted: ${entry.keys.join(', ') || 'none'})`);
-  return entry.make(spec);
+  if (typeof spec !== 'object' || spec === null) throw new RuleConfigError(`a rule must be an object {"rule": name, ...}, got ${showValue(spec)}`);
+  const entry = typeof spec.rule === 'string' && Object.hasOwn(known, spec.rule) ? known[spec.rule] : undefined;
+  if (!entry) throw new RuleConfigError(`unknown rule '${safeName(spec.rule, 60)}' (known: ${ruleNames.join(', ')})`);
+  const { rule: _rule, ...args } = spec;
+  knownKeys(`rule ${spec.rule}`, args, [...entry.keys, ...(entry.keys.includes('zero_params') ? ['zeroParams'] : [])]);
+  return entry.make(args);
 }

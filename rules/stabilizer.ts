@@ -1,5 +1,6 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
+import { stabilizerArg } from './args.js';
 
 export interface StabilizerOptions {
   epsilon?: number;
@@ -52,11 +53,8 @@ export function divideStabilized(stab: StabilizerFn, r: Tensor, y: Tensor): Tens
 
 export function makeStabilizer(s: StabilizerLike | undefined, what = 'stabilizer'): StabilizerFn {
   if (s === undefined) return shiftBy(1e-6);
-  if (typeof s === 'number') {
-    if (!Number.isFinite(s) || s < 0) throw new RangeError(`${what} must be a finite number >= 0, got ${s}`);
-    return shiftBy(s);
-  }
+  stabilizerArg('stabilizer', what, s);
+  if (typeof s === 'number') return shiftBy(s);
   if (typeof s === 'function') return s;
-  if (typeof s === 'object' && s !== null) return (x) => stabilize(x, s);
-  throw new TypeError(`${what} must be a number, a function or stabilizer options, got ${String(s)}`);
+  return (x) => stabilize(x, s);
 }

@@ -1,7 +1,7 @@
 /**
  * The `lrp-tape` CLI, run as a child process through cli/run-source.js (the executable's code, from source):
  * explain on a saved model equals the library call, and every kind of bad input gives one line
- * naming the problem and exit status 2.
+ * naming the problem and the exit status of its kind (usage 2, input data 3, I/O 4).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,8 +62,13 @@ const spec = {
   ],
 };
 
-function expectBadInput(r: Run, pattern: RegExp): void {
-  expect(r.code, `exit status; stderr: ${r.stderr}`).to.equal(2);
+/** Exit statuses (docs/ERRORS.md): 2 usage/configuration, 3 bad input data, 4 I/O. */
+const USAGE = 2;
+const DATA = 3;
+const IO = 4;
+
+function expectBadInput(r: Run, pattern: RegExp, status: number): void {
+  expect(r.code, `exit status; stderr: ${r.stderr}`).to.equal(status);
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines, r.stderr).to.have.length(1);
   expect(lines[0]).to.match(pattern);
@@ -168,56 +173,56 @@ describe('cli: lrp-tape', function () {
 
   const base = (): string[] => ['explain', '-m', p('model.json'), '-w', p('w.safetensors')];
 
-  it('bad input (child process): one line naming the problem, exit status 2', async () => {
-    const cases: [string[], RegExp][] = [
-      [[...base(), '-i', p('x.safetensors'), '-c', 'nope'], /unknown composite 'nope'/],
-      [[...base(), '-i', p('x.safetensors'), '-t', '3'], /target 3 is out of range: the model has 3 outputs/],
-      [[...base(), '-i', p('big.png')], /image '.*big\.png' \(9x7\) does not fit the model.*--size/],
-      [['explain', '-m', p('model.json'), '-w', p('missing.safetensors'), '-i', p('x.safetensors')], /do not match the model.*missing 1 \(4\.bias\)/],
-      [['explain', '-m', p('model.json'), '-w', p('bad-shape.safetensors'), '-i', p('x.safetensors')], /shape mismatch 1 \(4\.weight: expected \[3, 36\], got \[3, 35\]\)/],
-      [['explain', '-m', p('model.json'), '-w', p('nothere.safetensors'), '-i', p('x.safetensors')], /cannot read weights file '.*nothere\.safetensors': no such file/],
-      [[...base(), '-i', p('garbage.safetensors')], /input '.*garbage\.safetensors' is neither a PNG nor a valid safetensors file/],
+  it('bad input (child process): one line naming the problem, the exit status of its kind', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [[...base(), '-i', p('x.safetensors'), '-c', 'nope'], /unknown composite 'nope'/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '-t', '3'], /target 3 is out of range: the model has 3 outputs/, USAGE],
+      [[...base(), '-i', p('big.png')], /image '.*big\.png' \(9x7\) does not fit the model.*--size/, DATA],
+      [['explain', '-m', p('model.json'), '-w', p('missing.safetensors'), '-i', p('x.safetensors')], /do not match the model.*missing 1 \(4\.bias\)/, DATA],
+      [['explain', '-m', p('model.json'), '-w', p('bad-shape.safetensors'), '-i', p('x.safetensors')], /shape mismatch 1 \(4\.weight: expected \[3, 36\], got \[3, 35\]\)/, DATA],
+      [['explain', '-m', p('model.json'), '-w', p('nothere.safetensors'), '-i', p('x.safetensors')], /cannot read weights file '.*nothere\.safetensors': no such file/, IO],
+      [[...base(), '-i', p('garbage.safetensors')], /input '.*garbage\.safetensors' is neither a PNG nor a valid safetensors file/, DATA],
     ];
     const runs = await cliAll(cases.map(([a]) => a));
-    runs.forEach((r, i) => expectBadInput(r, cases[i]![1]));
+    runs.forEach((r, i) => expectBadInput(r, cases[i]![1], cases[i]![2]));
   });
 
-  it('bad input (in process): every other kind, one line and exit status 2', async () => {
-    const cases: [string[], RegExp][] = [
-      [[...base(), '-i', p('x.safetensors'), '-t', '-1'], /--target must be a non-negative integer/],
-      [[...base(), '-i', p('big.png'), '--size', '5x5'], /resized to 5x5\) does not fit the model/],
-      [[...base(), '-i', p('big.png'), '--size', '0'], /--size must be N or HxW/],
-      [[...base(), '-i', p('big.png'), '--mean', '1,2'], /--mean must be 1 or 3 comma-separated numbers/],
-      [[...base(), '-i', p('x.safetensors'), '--size', '6'], /--size applies to PNG inputs only/],
-      [['explain', '-m', p('model.json'), '-w', p('renamed.safetensors'), '-i', p('x.safetensors')], /missing 1 \(0\.weight\); unexpected 1 \(conv\.weight\)/],
-      [['explain', '-m', p('model.json'), '-w', p('garbage.safetensors'), '-i', p('x.safetensors')], /weights file '.*garbage\.safetensors' is not a valid safetensors file/],
-      [['explain', '-m', p('model.json'), '-w', p('w.safetensors'), '--weights-prefix', 'param/', '-i', p('x.safetensors')], /holds no tensor whose name starts with 'param\/'/],
-      [[...base(), '-i', p('nothere.png')], /cannot read input '.*nothere\.png': no such file/],
-      [[...base(), '-i', dir], /cannot read input '.*': it is a directory/],
-      [[...base(), '-i', p('w.safetensors')], /holds 4 tensors .*choose one with --input-key/],
-      [[...base(), '-i', p('x.safetensors'), '--input-key', 'nope'], /has no tensor 'nope'/],
-      [['explain', '-m', p('broken.json'), '-w', p('w.safetensors'), '-i', p('x.safetensors')], /model spec '.*broken\.json' is not valid JSON/],
-      [['explain', '-m', 'resnet9', '-w', p('w.safetensors'), '-i', p('x.safetensors')], /unknown model 'resnet9': not a builder \(resnet18/],
-      [['explain', '-m', 'resnet18', '-w', p('w.safetensors'), '-i', p('x.safetensors')], /weights '.*w\.safetensors' do not match the model 'resnet18': missing \d+ \(conv1\.weight/],
-      [['explain', '-m', p('model.json'), '-i', p('x.safetensors')], /needs --weights/],
-      [[...base(), '-i', p('x.safetensors'), '--canonizer', 'nope'], /unknown canonizer 'nope'/],
-      [[...base(), '-i', p('x.safetensors'), '--arg', 'epsilon'], /--arg 'epsilon' must be key=value/],
-      [[...base(), '-i', p('x.safetensors'), '--arg', 'bogus=1'], /unknown argument\(s\) bogus/],
-      [[...base(), '-i', p('x.safetensors'), '-c', 'epsilon_gamma_box'], /needs 'low' and 'high'/],
-      [[...base(), '-i', p('x.safetensors'), '--cmap', 'nope'], /colour map 'nope'/],
-      [[...base(), '-i', p('x.safetensors'), '--level', '-1'], /--level must be a positive number/],
-      [[...base(), '-i', p('x.safetensors'), '-o', p('h.jpg')], /--out '.*h\.jpg' must name a \.png file/],
-      [[...base(), '-i', p('x.safetensors'), '-o', join(dir, 'no', 'such', 'dir', 'h.png')], /cannot write --out '.*h\.png': folder '.*dir' does not exist/],
-      [[...base(), '-i', p('x.safetensors'), '-r', join(dir, 'nope', 'r.safetensors')], /cannot write --relevance/],
-      [[...base(), '-i', p('x.safetensors'), '--attributor', 'occlusion', '--window', '0'], /--window must be a positive integer/],
-      [[...base(), '-i', p('x.safetensors'), '--attributor', 'lime'], /argument 'lime' is invalid/],
-      [[...base(), '-i', p('x.safetensors'), '--bogus'], /unknown option '--bogus'/],
-      [['explain', '-m', p('model.json')], /required option '-i, --input <file>' not specified/],
-      [['demo', '--epochs', 'many'], /--epochs must be an integer >= 1, got 'many'/],
-      [['demo', '--composite', 'nope', '--out', join(dir, 'demo')], /unknown composite 'nope'/],
-      [['nonsense'], /unknown command 'nonsense'/],
+  it('bad input (in process): every other kind, one line and the exit status of its kind', async () => {
+    const cases: [string[], RegExp, number][] = [
+      [[...base(), '-i', p('x.safetensors'), '-t', '-1'], /--target must be a non-negative integer/, USAGE],
+      [[...base(), '-i', p('big.png'), '--size', '5x5'], /resized to 5x5\) does not fit the model/, DATA],
+      [[...base(), '-i', p('big.png'), '--size', '0'], /--size must be N or HxW/, USAGE],
+      [[...base(), '-i', p('big.png'), '--mean', '1,2'], /--mean must be 1 or 3 comma-separated numbers/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--size', '6'], /--size applies to PNG inputs only/, USAGE],
+      [['explain', '-m', p('model.json'), '-w', p('renamed.safetensors'), '-i', p('x.safetensors')], /missing 1 \(0\.weight\); unexpected 1 \(conv\.weight\)/, DATA],
+      [['explain', '-m', p('model.json'), '-w', p('garbage.safetensors'), '-i', p('x.safetensors')], /weights file '.*garbage\.safetensors' is not a valid safetensors file/, DATA],
+      [['explain', '-m', p('model.json'), '-w', p('w.safetensors'), '--weights-prefix', 'param/', '-i', p('x.safetensors')], /holds no tensor whose name starts with 'param\/'/, DATA],
+      [[...base(), '-i', p('nothere.png')], /cannot read input '.*nothere\.png': no such file/, IO],
+      [[...base(), '-i', dir], /cannot read input '.*': it is a directory/, IO],
+      [[...base(), '-i', p('w.safetensors')], /holds 4 tensors .*choose one with --input-key/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--input-key', 'nope'], /has no tensor 'nope'/, USAGE],
+      [['explain', '-m', p('broken.json'), '-w', p('w.safetensors'), '-i', p('x.safetensors')], /model spec '.*broken\.json' is not valid JSON/, DATA],
+      [['explain', '-m', 'resnet9', '-w', p('w.safetensors'), '-i', p('x.safetensors')], /unknown model 'resnet9': not a builder \(resnet18/, USAGE],
+      [['explain', '-m', 'resnet18', '-w', p('w.safetensors'), '-i', p('x.safetensors')], /weights '.*w\.safetensors' do not match the model 'resnet18': missing \d+ \(conv1\.weight/, DATA],
+      [['explain', '-m', p('model.json'), '-i', p('x.safetensors')], /needs --weights/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--canonizer', 'nope'], /unknown canonizer 'nope'/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--arg', 'epsilon'], /--arg 'epsilon' must be key=value/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--arg', 'bogus=1'], /unknown argument\(s\) bogus/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '-c', 'epsilon_gamma_box'], /needs 'low' and 'high'/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--cmap', 'nope'], /colour map 'nope'/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--level', '-1'], /--level must be a positive number/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '-o', p('h.jpg')], /--out '.*h\.jpg' must name a \.png file/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '-o', join(dir, 'no', 'such', 'dir', 'h.png')], /cannot write --out '.*h\.png': folder '.*dir' does not exist/, IO],
+      [[...base(), '-i', p('x.safetensors'), '-r', join(dir, 'nope', 'r.safetensors')], /cannot write --relevance/, IO],
+      [[...base(), '-i', p('x.safetensors'), '--attributor', 'occlusion', '--window', '0'], /--window must be a positive integer/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--attributor', 'lime'], /argument 'lime' is invalid/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--bogus'], /unknown option '--bogus'/, USAGE],
+      [['explain', '-m', p('model.json')], /required option '-i, --input <file>' not specified/, USAGE],
+      [['demo', '--epochs', 'many'], /--epochs must be an integer >= 1, got 'many'/, USAGE],
+      [['demo', '--composite', 'nope', '--out', join(dir, 'demo')], /unknown composite 'nope'/, USAGE],
+      [['nonsense'], /unknown command 'nonsense'/, USAGE],
     ];
-    for (const [args, pattern] of cases) expectBadInput(await runHere(args), pattern);
+    for (const [args, pattern, status] of cases) expectBadInput(await runHere(args), pattern, status);
   });
 
   it('occlusion, integrated gradients and smoothgrad run through explain', async () => {

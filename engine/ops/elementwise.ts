@@ -39,7 +39,8 @@ const reluLoop: Loop = (s, d) => {
   if (s.length >= WASM_ELEMENTWISE_MIN && reluKernel(s, d)) return;
   for (let i = 0; i < s.length; i++) {
     const v = s[i]!;
-    d[i] = v > 0 ? v : 0;
+    // NaN compares false and passes through (PyTorch's relu keeps NaN); -0 becomes +0.
+    d[i] = v <= 0 ? 0 : v;
   }
 };
 const clampLoop: Loop = (s, d, a) => {
@@ -67,7 +68,7 @@ export const sigmoidOp = unaryOp(
   (g, { output }) => [mul(g, mul(output, sub(1, output)))],
 );
 // Non-smooth ops differentiate through a constant mask, so their second derivative is zero, never an error.
-export const reluOp = unaryOp('relu', (x) => (x > 0 ? x : 0), (g, { inputs: [x] }) => [mul(g, gt(x!, 0))], reluLoop);
+export const reluOp = unaryOp('relu', (x) => (x <= 0 ? 0 : x), (g, { inputs: [x] }) => [mul(g, gt(x!, 0))], reluLoop);
 export const leakyReluOp = unaryOp(
   'leaky_relu',
   (x, a) => (x > 0 ? x : x * a.p!),

@@ -3,7 +3,7 @@ import { apply, type OpDef } from '../autograd.js';
 import { broadcastShapes, reduceSum } from '../kernels/broadcast.js';
 import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
 import { emptyLike, normAxes, normAxis, requireFloat, sameShape } from './util.js';
-import { mul } from './elementwise.js';
+import { mul, where } from './elementwise.js';
 import { reshape } from './shape.js';
 
 interface SumAttrs {
@@ -116,7 +116,8 @@ export function max(x: Tensor, axis: number, keepdim = false): Tensor {
   const a = normAxis(axis, x.ndim, 'max');
   const { idx, outShape } = argmaxRaw(x, a);
   const mask = oneHotAlong(idx, x.shape, a, x);
-  return sum(mul(x, mask), [a], keepdim);
+  // Select, never multiply by the mask: -Infinity * 0 is NaN (max([-inf, 5]) must be 5).
+  return sum(where(mask, x, 0), [a], keepdim);
 }
 
 /** Maximum over all elements (gradient to the first maximal element). */

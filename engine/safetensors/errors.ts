@@ -3,15 +3,17 @@
  * the CLI) catch exactly this to turn a bad file into a user-facing message, so
  * nothing else may escape for malformed input.
  */
-export class SafetensorsError extends Error {
+import { DataError } from '../errors.js';
+
+export class SafetensorsError extends DataError {
+  override name = 'SafetensorsError';
   /** File path, or '<buffer>' when parsing bytes that did not come from a file. */
   readonly source: string;
   /** The offending tensor, when the problem is specific to one. */
   readonly tensor: string | undefined;
 
   constructor(source: string, problem: string, tensor?: string, options?: { cause?: unknown }) {
-    super(`${source}: ${tensor === undefined ? '' : `tensor '${tensor}' `}${problem}`, options);
-    this.name = 'SafetensorsError';
+    super(`${source}: ${tensor === undefined ? '' : `tensor '${tensor}' `}${problem}`, 'ERR_SAFETENSORS', options);
     this.source = source;
     this.tensor = tensor;
   }

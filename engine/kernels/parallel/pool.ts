@@ -14,6 +14,7 @@ import {
   CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { ResidentArena } from './resident.js';
+import { InternalError } from '../../errors.js';
 
 type WT = WorkerThreadsLike;
 
@@ -129,8 +130,11 @@ const MIB = 1 << 20;
 /** The data buffer never grows beyond this; larger jobs run on one thread. */
 export const MAX_DATA_BYTES = 1024 * MIB;
 
-export class KernelWorkerError extends Error {
+export class KernelWorkerError extends InternalError {
   override name = 'KernelWorkerError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_KERNEL_WORKER', options);
+  }
 }
 
 export class Pool {

@@ -47,7 +47,7 @@ export function clampKernel(src: Storage, dst: Storage, lo: number, hi: number):
   return inChunks(src, dst, single, (e) => (single ? e.clampF32 : e.clampF64), (fn, p, m) => fn(p, m, lo, hi));
 }
 
-/** dst[i] = src[i] > 0 ? src[i] : 0 (NaN -> 0, -0 -> 0). False, writing nothing, when the WebAssembly kernels are inactive. */
+/** dst[i] = src[i] <= 0 ? 0 : src[i] (NaN stays NaN, -0 -> 0). False, writing nothing, when the WebAssembly kernels are inactive. */
 export function reluKernel(src: Storage, dst: Storage): boolean {
   const single = floatPair(src, dst);
   if (single === null) return false;

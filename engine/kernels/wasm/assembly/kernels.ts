@@ -588,21 +588,35 @@ export function clampF64(p: usize, n: i32, lo: f64, hi: f64): void {
   }
 }
 
-/** x = x > 0 ? x : 0 over f32[n] at p (NaN and -0 become +0, like engine/ops/elementwise.ts's reluLoop). */
+/**
+ * x = x <= 0 ? 0 : x over f32[n] at p, like engine/ops/elementwise.ts's reluLoop: -0 becomes +0 and
+ * NaN passes through with its bits (as PyTorch's relu keeps NaN). The mask keeps v where v > 0 or
+ * v != v (NaN); pmax cannot do both, since it maps -0 to -0.
+ */
+@inline
+function reluLanesF32(v: v128, z: v128): v128 {
+  return v128.bitselect(v, z, v128.or(f32x4.gt(v, z), f32x4.ne(v, v)));
+}
+
+@inline
+function reluLanesF64(v: v128, z: v128): v128 {
+  return v128.bitselect(v, z, v128.or(f64x2.gt(v, z), f64x2.ne(v, v)));
+}
+
 export function reluF32(p: usize, n: i32): void {
   const z = f32x4.splat(0);
   const end = p + (<usize>n << 2);
   const end16 = p + (<usize>(n & ~15) << 2);
   let q = p;
   for (; q < end16; q += 64) {
-    v128.store(q, f32x4.pmax(z, v128.load(q)));
-    v128.store(q, f32x4.pmax(z, v128.load(q, 16)), 16);
-    v128.store(q, f32x4.pmax(z, v128.load(q, 32)), 32);
-    v128.store(q, f32x4.pmax(z, v128.load(q, 48)), 48);
+    v128.store(q, reluLanesF32(v128.load(q), z));
+    v128.store(q, reluLanesF32(v128.load(q, 16), z), 16);
+    v128.store(q, reluLanesF32(v128.load(q, 32), z), 32);
+    v128.store(q, reluLanesF32(v128.load(q, 48), z), 48);
   }
   for (; q < end; q += 4) {
     const v = load<f32>(q);
-    store<f32>(q, v > 0 ? v : 0);
+    store<f32>(q, v <= 0 ? 0 : v);
   }
 }
 
@@ -612,13 +626,13 @@ export function reluF64(p: usize, n: i32): void {
   const end8 = p + (<usize>(n & ~7) << 3);
   let q = p;
   for (; q < end8; q += 64) {
-    v128.store(q, f64x2.pmax(z, v128.load(q)));
-    v128.store(q, f64x2.pmax(z, v128.load(q, 16)), 16);
-    v128.store(q, f64x2.pmax(z, v128.load(q, 32)), 32);
-    v128.store(q, f64x2.pmax(z, v128.load(q, 48)), 48);
+    v128.store(q, reluLanesF64(v128.load(q), z));
+    v128.store(q, reluLanesF64(v128.load(q, 16), z), 16);
+    v128.store(q, reluLanesF64(v128.load(q, 32), z), 32);
+    v128.store(q, reluLanesF64(v128.load(q, 48), z), 48);
   }
   for (; q < end; q += 8) {
     const v = load<f64>(q);
-    store<f64>(q, v > 0 ? v : 0);
+    store<f64>(q, v <= 0 ? 0 : v);
   }
 }
