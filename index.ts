@@ -6,6 +6,7 @@ export * as rules from './rules/index.js';
 export * as composites from './composites/index.js';
 export * as canonizers from './canonizers/index.js';
 export * as attribution from './attribution/index.js';
+export * as diagnostics from './diagnostics/index.js';
 export * as image from './image/index.js';
 export * as conformance from './conformance/index.js';
 /** `await ready()` before the first computation in a browser: the fast kernels compile asynchronously there. */
