@@ -26,7 +26,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   demo: [...CORE, '.', 'node'],
   examples: [...CORE, '.', 'node'],
   bench: [...CORE, '.', 'node', 'demo'],
-  scripts: [...CORE, '.', 'node', 'demo'],
+  scripts: [...CORE, '.', 'node', 'demo', 'teach'],
+  teach: [...CORE, '.', 'demo'],
   spec: ['*'],
 };
 
