@@ -52,26 +52,45 @@ export class MapComposite implements Composite {
 
   assign(recording: Recording): RuleAssignment {
     const out: RuleAssignment = new Map();
+    for (const [layer, m] of this.matches(recording)) out.set(layer, m.rule);
+    return out;
+  }
+
+  /** Which map entry gave each layer its rule (for teaching and diagnostics): the map and the entry's matcher. */
+  matches(recording: Recording): Map<LayerRecord, MapMatch> {
+    const out = new Map<LayerRecord, MapMatch>();
     let firstDone = false;
     for (const layer of recording.layers) {
       const byName = this.opts.nameMap?.find(([names]) => (typeof names === 'string' ? names === layer.name : names.includes(layer.name)));
       if (byName) {
-        out.set(layer, byName[1]);
+        out.set(layer, { map: 'name', matcher: typeof byName[0] === 'string' ? byName[0] : byName[0].join(', '), rule: byName[1] });
         continue;
       }
       if (!firstDone && this.opts.firstMap?.length) {
         const first = this.opts.firstMap.find(([m]) => matches(m, layer));
         if (first) {
           firstDone = true;
-          out.set(layer, first[1]);
+          out.set(layer, { map: 'first', matcher: matcherText(first[0]), rule: first[1] });
           continue;
         }
       }
       const hit = this.opts.layerMap?.find(([m]) => matches(m, layer));
-      if (hit) out.set(layer, hit[1]);
+      if (hit) out.set(layer, { map: 'layer', matcher: matcherText(hit[0]), rule: hit[1] });
     }
     return out;
   }
+}
+
+export interface MapMatch {
+  /** 'name': the name map; 'first': the first-layer map; 'layer': the layer-type map. */
+  map: 'name' | 'first' | 'layer';
+  /** The entry's layer type or name ('<function>' for a predicate). */
+  matcher: string;
+  rule: Rule;
+}
+
+function matcherText(m: LayerMatcher): string {
+  return typeof m === 'string' ? m : '<function>';
 }
 
 /** The first composite that assigns a layer wins (zennit's MixedComposite). */
