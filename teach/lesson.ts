@@ -191,7 +191,11 @@ export function compareCanonizer(model: nn.Module, x: Tensor, composite: Composi
   const cls = logits.indexOf(Math.max(...logits));
   const seedRaw = attribution.oneHotSeed(raw.output, [cls]);
   const seedMerged = attribution.oneHotSeed(merged.output, [cls]);
-  const maxDiff = (a: Tensor, b: Tensor) => a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i]!)), 0);
+  const maxDiff = (a: Tensor, b: Tensor) => {
+    let m = 0;
+    for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+    return m;
+  };
   const before = raw.attribute(seedRaw, { composite }).relevance;
   const after = merged.attribute(seedMerged, { composite }).relevance;
   return {
