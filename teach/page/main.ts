@@ -262,12 +262,12 @@ function renderStory(): void {
       ...figs,
       el('p', {}, `${l.type} with rule ${l.rule} (${l.matched}).`),
       row
-        ? el(
+        ? el('div', { class: 'scroll' }, el(
             'table',
             { class: 'ledger-row' },
             el('tr', {}, ...['in (arriving)', 'out (passed on)', 'bias', 'stabiliser / rest', 'status'].map((s) => el('th', {}, s))),
             el('tr', {}, el('td', {}, fmt(row.arriving)), el('td', {}, fmt(row.passed)), el('td', {}, row.bias === null ? 'n/a' : fmt(row.bias)), el('td', {}, fmt(row.rest)), el('td', { class: `status-${row.status}` }, row.status)),
-          )
+          ))
         : el('p', {}, 'No ledger row: this layer is not on the input path.'),
     );
   }
@@ -304,7 +304,7 @@ function renderEgl(): void {
   const s = state.egl!;
   const heat = eglHeatmap(s);
   $('egl-body').replaceChildren(
-    el('div', { class: 'two' }, el('figure', { class: 'heatfig' }, rgbCanvas(eglImage(s), 24, 6, 'training image with the corner patch'), el('figcaption', {}, 'image (class is the shape; the corner patch gives it away)')), heatFigure(heat, 24, 24, 6, 'relevance (epsilon_plus_flat), colour channels summed')),
+    el('div', { class: 'two' }, el('figure', { class: 'imgfig' }, rgbCanvas(eglImage(s), 24, 6, 'training image with the corner patch'), el('figcaption', {}, 'image (class is the shape; the corner patch gives it away)')), heatFigure(heat, 24, 24, 6, 'relevance (epsilon_plus_flat), colour channels summed')),
     lossCurve(s.history.map((h) => h.loss), 'loss per step'),
     el('p', { 'data-k': 'egl' }, s.history.length ? `step ${s.history.length}: loss ${fmt(s.history.at(-1)!.loss)} = task ${fmt(s.history.at(-1)!.task)} + λ·${fmt(s.history.at(-1)!.penalty)} (share of |relevance| on the patch)` : 'No step yet: the model was trained plainly and reads the patch.'),
   );
