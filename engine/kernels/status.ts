@@ -3,6 +3,10 @@
  */
 import { getKernelBackend, wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending, type KernelBackend } from './wasm/index.js';
 import { getKernelThreads, kernelThreadsDisabledReason } from './parallel/index.js';
+import { workerThreadsModule } from './parallel/pool.js';
+
+const NO_THREADS_HERE =
+  "kernel threads need Node's worker_threads and SharedArrayBuffer; in this runtime (e.g. a browser page) the kernels run on the calling thread";
 
 export interface KernelStatus {
   /** The kernels that run now: 'wasm' (WebAssembly SIMD) or 'ts' (the TypeScript reference). */
@@ -13,7 +17,7 @@ export interface KernelStatus {
   wasmFailure: string | null;
   /** Threads GEMM and convolutions are split over (1: the calling thread only). */
   threads: number;
-  /** Why fewer threads run than were asked for (no worker_threads, a failed worker, ...), or null. */
+  /** Why fewer threads run than were asked for, or than the machine has (no worker_threads here, a failed worker, ...); null when nothing limits them. */
   threadsNote: string | null;
 }
 
@@ -24,7 +28,7 @@ export function kernelStatus(): KernelStatus {
     wasmLoaded: wasmKernelsAvailable(),
     wasmFailure: wasmLoadFailure(),
     threads: getKernelThreads(),
-    threadsNote: kernelThreadsDisabledReason(),
+    threadsNote: kernelThreadsDisabledReason() ?? (workerThreadsModule() ? null : NO_THREADS_HERE),
   };
 }
 

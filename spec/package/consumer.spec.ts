@@ -70,6 +70,7 @@ describe('package: installed from the tarball', function () {
     const { status, result } = JSON.parse(stdout) as { status: lib.KernelStatus; result: ScenarioResult };
     expect(status.backend).to.equal('wasm');
     expect(status.wasmFailure).to.equal(null);
+    expect(status.threadsNote).to.equal(null);
     expect(result.backend).to.equal('wasm');
     expectSameResult(result, reference, 'node');
   });
@@ -185,6 +186,8 @@ describe('package: installed from the tarball', function () {
       expect(log.errors).to.deep.equal([]);
       expect(log.warnings).to.deep.equal([]);
       expect(got.status.backend).to.equal('wasm');
+      expect(got.status.threads).to.equal(1);
+      expect(got.status.threadsNote).to.match(/kernel threads need Node's worker_threads/);
       expect(got.result.backend).to.equal('wasm');
       expectSameResult(got.result, reference, 'chromium');
 
