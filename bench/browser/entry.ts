@@ -1,8 +1,10 @@
 /**
- * The page side of `npm run bench:browser`: the same resnet18-lrp workload as bench/workloads.ts
+ * The browser side of `npm run bench:browser`: the same resnet18-lrp workload as bench/workloads.ts
  * (seeded ResNet-18, seeded input, the ResNet canonizer, epsilon_plus_flat for the predicted class,
- * forward recording included), timed with performance.now() in the page. Imports the library's
- * root entry as a browser bundle would.
+ * forward recording included), timed with performance.now(). Runs on the page's main thread, or
+ * (`?worker=1`) inside a dedicated Web Worker started by the page, where `?threads=N` adds kernel
+ * threads (nested workers running kernel-worker.js). Imports the library's root entry as a browser
+ * bundle would.
  */
 import { engine as E, models, canonizers, composites, attribution, ready } from '../../index.js';
 
@@ -17,6 +19,13 @@ async function main(): Promise<BenchResult> {
   const params = new URLSearchParams(location.search);
   const warmup = Number(params.get('warmup') ?? 3);
   const runs = Number(params.get('runs') ?? 9);
+  const threads = Number(params.get('threads') ?? 1);
+  await ready();
+  if (threads > 1) {
+    E.setKernelWorkerUrl(new URL('kernel-worker.js', location.href).href);
+    E.setKernelThreads(threads);
+    await E.startKernelWorkersAsync(60_000);
+  }
   const status = await ready();
   const model = models.resnet18({ rng: new E.Rng(18) });
   model.eval();
@@ -38,15 +47,24 @@ async function main(): Promise<BenchResult> {
   return { backend: status.backend, threads: status.threads, warmup, runs: times };
 }
 
-declare const location: { search: string };
-declare const document: { title: string };
+interface Scope {
+  location: { search: string; href: string };
+  importScripts?: unknown;
+  postMessage?(message: unknown): void;
+  Worker?: new (url: string, options: { type: 'module' }) => { onmessage: ((e: { data: unknown }) => void) | null };
+}
+const scope = globalThis as unknown as Scope;
+const location = scope.location;
+const inWorker = typeof scope.importScripts !== 'undefined';
+const report = (r: unknown): void => {
+  if (inWorker) scope.postMessage!(r);
+  else (globalThis as { __bench?: unknown }).__bench = r;
+};
 
-main().then(
-  (r) => {
-    (globalThis as { __bench?: unknown }).__bench = r;
-    document.title = 'done';
-  },
-  (e: unknown) => {
-    (globalThis as { __bench?: unknown }).__bench = { error: String(e) };
-  },
-);
+if (!inWorker && new URLSearchParams(location.search).get('worker') === '1') {
+  // The page: run this same bundle as a module worker and keep its answer.
+  const worker = new scope.Worker!(`bench.js${location.search}`, { type: 'module' });
+  worker.onmessage = (e) => report(e.data);
+} else {
+  main().then(report, (e: unknown) => report({ error: String(e) }));
+}

@@ -2,11 +2,7 @@
  * Which kernels run, and waiting until the fast ones can: the one place a user (or a test) asks.
  */
 import { getKernelBackend, wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending, type KernelBackend } from './wasm/index.js';
-import { getKernelThreads, kernelThreadsDisabledReason } from './parallel/index.js';
-import { workerThreadsModule } from './parallel/pool.js';
-
-const NO_THREADS_HERE =
-  "kernel threads need Node's worker_threads and SharedArrayBuffer; in this runtime (e.g. a browser page) the kernels run on the calling thread";
+import { getKernelThreads, kernelThreadsDisabledReason, noThreadsReason } from './parallel/index.js';
 
 export interface KernelStatus {
   /** The kernels that run now: 'wasm' (WebAssembly SIMD) or 'ts' (the TypeScript reference). */
@@ -28,7 +24,7 @@ export function kernelStatus(): KernelStatus {
     wasmLoaded: wasmKernelsAvailable(),
     wasmFailure: wasmLoadFailure(),
     threads: getKernelThreads(),
-    threadsNote: kernelThreadsDisabledReason() ?? (workerThreadsModule() ? null : NO_THREADS_HERE),
+    threadsNote: kernelThreadsDisabledReason() ?? noThreadsReason(),
   };
 }
 
