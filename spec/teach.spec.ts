@@ -5,6 +5,7 @@
  * to .tmp/teach-screenshots/ (ignored) for a person to look at.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -80,6 +81,17 @@ describe('teach: the page in headless Chromium', function () {
   after(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  it("type-checks the page's DOM code (teach/page/tsconfig.json: the root config has no DOM library)", () => {
+    let out = '';
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'teach/page/tsconfig.json')], { cwd: ROOT, encoding: 'utf8' });
+    } catch (err) {
+      out = String((err as { stdout?: string }).stdout ?? err);
+    }
+    // Only the page's own files: library files are checked by the root config, without the DOM library.
+    expect(out.split('\n').filter((l) => l.startsWith('teach/'))).to.deep.equal([]);
   });
 
   it('loads with no console errors and every panel renders, each heatmap with its legend', async () => {
