@@ -15,7 +15,6 @@ import { loadDigitModel } from '../teach/digits.js';
 import { buildComposite, canonized, type RuleParams } from '../teach/lesson.js';
 import { launchChromium, serveStatic, watchConsole, type PageLog, type StaticServer } from './support/browser.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 // Page functions run in the browser; the specs compile without the DOM library.
 declare const window: any;
 declare const document: any;
