@@ -67,6 +67,19 @@ describe('teach: the lesson computations', () => {
     expect(modelFingerprint(model)).to.equal(before);
   });
 
+  it('the merge changes LRP relevance only where the first rule sees the scale or the bias (the page says which)', () => {
+    const diff = (name: string) => {
+      const c = compareCanonizer(model, x, buildComposite({ ...DEFAULT_PARAMS, composite: name }));
+      return c.relevanceDifference / Math.max(...c.relevanceBefore.map(Math.abs));
+    };
+    // The trained batch norm scales every channel by a positive factor: ZBox's fractions and Flat do not see it.
+    expect([...model.stateDict().get('bn1.weight')!.data].every((v) => v > 0)).to.equal(true);
+    expect(diff('epsilon_gamma_box')).to.be.below(1e-5);
+    expect(diff('epsilon_plus_flat')).to.be.below(1e-5);
+    // ZPlus keeps only the positive part of the bias, which the merge changes.
+    expect(diff('epsilon_plus')).to.be.above(1e-2);
+  });
+
   it('EGL steps lower the loss and the patch share, and change the weights', () => {
     const s = startEgl(data('decoy-cnn.safetensors'));
     const w0 = parameterSnapshot(s.model);

@@ -106,6 +106,7 @@ describe('teach: the page in headless Chromium', function () {
     expect(await page.$$eval('#ledger tr', (r) => r.length)).to.be.greaterThan(5);
     expect(await page.$$eval('#egl-body svg.curve', (s) => s.length)).to.equal(1);
     expect(await page.textContent('[data-k="fingerprint"]')).to.match(/\(unchanged\)/);
+    expect(await page.textContent('[data-k="canon-verdict"]')).to.match(/epsilon_gamma_box the relevance is unchanged \(the first conv's rule is ZBox\)/);
     // Every heatmap outside the per-channel small multiples shows its colour scale.
     const [heat, legends] = await page.evaluate(() => [document.querySelectorAll('.heatfig canvas.heat').length, document.querySelectorAll('.heatfig .legend').length]);
     expect(legends).to.equal(heat);

@@ -99,6 +99,10 @@ export function lossCurve(values: readonly number[], label: string): SVGSVGEleme
   };
   line(36, 10, 36, H - 20);
   line(36, H - 20, W - 10, H - 20);
+  if (!values.length) {
+    text(60, H / 2, 'no step yet: press "One EGL step"');
+    return svg;
+  }
   text(2, 16, fmt(hi, 2));
   text(2, H - 22, fmt(lo, 2));
   text(W - 60, H - 4, `step ${values.length}`);

@@ -280,10 +280,17 @@ function renderStory(): void {
 
 // ---- panel 5: the canonizer ----------------------------------------------------------------
 
+const WHY_UNCHANGED: Record<string, string> = {
+  ZBox: 'a positive per-channel scale cancels in z_ij / z_j, and the bias enters the x, low and high terms with opposite signs and cancels',
+  Flat: 'Flat ignores weights, inputs and bias',
+  gradient: 'the merged network is the same function, so its gradient is the same',
+};
+
 function renderCanonizer(): void {
   const p = state.params.a;
   if (Object.keys(validate(p)).length) return;
   const c = compareCanonizer(model, new engine.Tensor(state.input, [1, 1, 8, 8]), buildComposite(p));
+  const firstRule = state.exp.a?.layers[0]?.rule ?? 'gradient';
   $('canon-body').replaceChildren(
     el('div', { class: 'two' }, el('div', {}, el('h3', {}, 'recorded layers, model as trained'), el('ol', {}, ...c.layersBefore.map((s) => el('li', {}, s)))), el('div', {}, el('h3', {}, 'after merging the batch norm'), el('ol', {}, ...c.layersAfter.map((s) => el('li', {}, s))))),
     el('div', { class: 'two' }, heatFigure(c.relevanceBefore, 8, 8, 14, `${p.composite}, batch norm kept (Pass rule)`), heatFigure(c.relevanceAfter, 8, 8, 14, `${p.composite}, batch norm merged`)),
@@ -294,6 +301,13 @@ function renderCanonizer(): void {
       el('tr', {}, el('th', {}, 'max |gradient difference|'), el('td', {}, fmt(c.gradientDifference))),
       el('tr', {}, el('th', {}, 'max |LRP relevance difference|'), el('td', {}, fmt(c.relevanceDifference))),
       el('tr', {}, el('th', {}, 'model fingerprint before / after'), el('td', { 'data-k': 'fingerprint' }, `${c.fingerprintBefore} / ${c.fingerprintAfter} ${c.fingerprintBefore === c.fingerprintAfter ? '(unchanged)' : '(CHANGED)'}`)),
+    ),
+    el(
+      'p',
+      { class: 'explain', 'data-k': 'canon-verdict' },
+      c.relevanceDifference <= 1e-5 * Math.max(...c.relevanceBefore.map(Math.abs))
+        ? `With ${p.composite} the relevance is unchanged (the first conv's rule is ${firstRule}): ${WHY_UNCHANGED[firstRule] ?? 'the merge does not change what this rule computes here'}. Pick epsilon_plus for composite A to see a rule where the merged bias changes the relevance.`
+        : `With ${p.composite} the relevance changes: the rule sees the merged conv's bias (b − μ)·γ/σ + β, where before the batch norm only passed relevance through.`,
     ),
   );
 }
