@@ -7,7 +7,7 @@ import type { Tensor } from '../engine/index.js';
 import * as E from '../engine/index.js';
 import type { Module } from '../nn/index.js';
 import { checkImages, checkMasks, checkTargets } from './checks.js';
-import { EvaluationError } from './errors.js';
+import { EvaluationConfigError, EvaluationError } from './errors.js';
 import { relevanceMassAccuracy, sparseness, channelSum } from './localisation.js';
 import { predict, type AttributionMethod } from './methods.js';
 import { pixelFlipping, type PerturbationOptions } from './perturbation.js';
@@ -31,7 +31,7 @@ export const DEFAULT_METRICS: readonly MetricName[] = [
 
 export function checkMetricNames(names: readonly string[]): MetricName[] {
   for (const n of names) {
-    if (!(METRIC_NAMES as readonly string[]).includes(n)) throw new EvaluationError(`unknown metric '${n}' (known: ${METRIC_NAMES.join(', ')})`);
+    if (!(METRIC_NAMES as readonly string[]).includes(n)) throw new EvaluationConfigError(`unknown metric '${n}' (known: ${METRIC_NAMES.join(', ')})`);
   }
   return names as MetricName[];
 }

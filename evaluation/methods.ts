@@ -9,7 +9,7 @@ import { compositeFromSpec, compositeNames, type Composite } from '../composites
 import {
   integratedGradients, occlusion, oneHotSeed, recordForward, runForward, smoothGrad, type Forward,
 } from '../attribution/index.js';
-import { EvaluationError } from './errors.js';
+import { EvaluationConfigError } from './errors.js';
 
 export interface AttributionMethod {
   readonly name: string;
@@ -114,7 +114,7 @@ export function methodFromName(name: string, compositeArgs: Record<string, unkno
       return occlusionMethod();
   }
   if (!compositeNames.includes(name) || name === 'layer_map') {
-    throw new EvaluationError(`unknown method '${name}' (known: ${methodNames().join(', ')})`);
+    throw new EvaluationConfigError(`unknown method '${name}' (known: ${methodNames().join(', ')})`);
   }
   return compositeMethod(name, compositeFromSpec({ name, args: compositeArgs, canonizers: [] }));
 }

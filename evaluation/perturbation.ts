@@ -11,7 +11,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import type { Forward } from '../attribution/index.js';
-import { EvaluationError } from './errors.js';
+import { EvaluationConfigError } from './errors.js';
 import { auc } from './stats.js';
 import { predict } from './methods.js';
 import { checkImages, checkRelevance, checkTargets } from './checks.js';
@@ -56,12 +56,12 @@ function checkOptions(o: PerturbationOptions): Required<Omit<PerturbationOptions
   const score = o.score ?? 'probability';
   const batchSize = o.batchSize ?? 64;
   const blurSigma = o.blurSigma ?? 2;
-  if (!Number.isInteger(patch) || patch < 1) throw new EvaluationError(`pixel flipping: patch must be a positive integer, got ${patch}`);
-  if (!Number.isInteger(steps) || steps < 1) throw new EvaluationError(`pixel flipping: steps must be a positive integer, got ${steps}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new EvaluationError(`pixel flipping: batchSize must be a positive integer, got ${batchSize}`);
-  if (!BASELINES.includes(baseline)) throw new EvaluationError(`pixel flipping: unknown baseline '${String(baseline)}' (known: ${BASELINES.join(', ')})`);
-  if (score !== 'probability' && score !== 'logit') throw new EvaluationError(`pixel flipping: score must be 'probability' or 'logit', got '${String(score)}'`);
-  if (!(blurSigma > 0)) throw new EvaluationError(`pixel flipping: blurSigma must be positive, got ${blurSigma}`);
+  if (!Number.isInteger(patch) || patch < 1) throw new EvaluationConfigError(`pixel flipping: patch must be a positive integer, got ${patch}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new EvaluationConfigError(`pixel flipping: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new EvaluationConfigError(`pixel flipping: batchSize must be a positive integer, got ${batchSize}`);
+  if (!BASELINES.includes(baseline)) throw new EvaluationConfigError(`pixel flipping: unknown baseline '${String(baseline)}' (known: ${BASELINES.join(', ')})`);
+  if (score !== 'probability' && score !== 'logit') throw new EvaluationConfigError(`pixel flipping: score must be 'probability' or 'logit', got '${String(score)}'`);
+  if (!(blurSigma > 0)) throw new EvaluationConfigError(`pixel flipping: blurSigma must be positive, got ${blurSigma}`);
   return { patch, steps, baseline, score, batchSize, blurSigma, seed: o.seed ?? 0 };
 }
 

@@ -197,13 +197,13 @@ describe('evaluation: bad input', () => {
     expect(() => V.pixelFlipping(model, x, [0, 3], rel)).to.throw(V.EvaluationError, 'target 3 of image 1 is out of range: the model has 3 classes (0..2)');
     expect(() => V.relevanceMassAccuracy(rel, [1, 0, 1])).to.throw(V.EvaluationError, 'a mask of 3 values does not fit 2 images of 2x2');
     expect(() => V.relevanceMassAccuracy(rel, [1, 0, 2, 0])).to.throw(V.EvaluationError, 'a mask must hold 0 and 1 only, found 2 at position 2');
-    expect(() => V.evaluateMethods(model, { x, targets: [0, 1] }, [V.randomMethod()], { metrics: ['pixel_flipping_aucc'] })).to.throw(V.EvaluationError, "unknown metric 'pixel_flipping_aucc'");
+    expect(() => V.evaluateMethods(model, { x, targets: [0, 1] }, [V.randomMethod()], { metrics: ['pixel_flipping_aucc'] })).to.throw(V.EvaluationConfigError, "unknown metric 'pixel_flipping_aucc'");
     expect(() => V.evaluateMethods(model, { x, targets: [0, 1] }, [V.randomMethod()], { metrics: ['relevance_mass_accuracy'] })).to.throw(V.EvaluationError, 'needs a mask');
-    expect(() => V.methodFromName('lrp_magic')).to.throw(V.EvaluationError, "unknown method 'lrp_magic'");
+    expect(() => V.methodFromName('lrp_magic')).to.throw(V.EvaluationConfigError, "unknown method 'lrp_magic'");
     expect(() => V.checkImages(x, { channels: 3 })).to.throw(V.EvaluationError, 'images have 1 channels, the model expects 3');
     expect(() => V.checkImages(x, { height: 5, width: 5 })).to.throw(V.EvaluationError, 'images are 2x2, the model expects 5x5');
     expect(() => V.pixelFlipping(model, E.reshape(x, [2, 4]), [0, 1], rel)).to.throw(V.EvaluationError, 'images must be a [N, C, H, W] tensor, got shape [2, 4]');
     expect(() => V.pixelFlipping(model, x, [0, 1], E.reshape(rel, [2, 1, 4, 1]))).to.throw(V.EvaluationError, 'does not match the images');
-    expect(() => V.pixelFlipping(model, x, [0, 1], rel, { baseline: 'grey' as never })).to.throw(V.EvaluationError, "unknown baseline 'grey'");
+    expect(() => V.pixelFlipping(model, x, [0, 1], rel, { baseline: 'grey' as never })).to.throw(V.EvaluationConfigError, "unknown baseline 'grey'");
   });
 });
