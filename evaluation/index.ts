@@ -8,3 +8,4 @@ export * from './localisation.js';
 export * from './randomisation.js';
 export * from './conservation.js';
 export * from './evaluate.js';
+export * from './rule-kit.js';
