@@ -9,7 +9,7 @@ import type { Module } from '../nn/index.js';
 import { checkImages, checkMasks, checkTargets } from './checks.js';
 import { EvaluationConfigError, EvaluationError } from './errors.js';
 import { relevanceMassAccuracy, sparseness, channelSum } from './localisation.js';
-import { predict, type AttributionMethod } from './methods.js';
+import { modelClasses, type AttributionMethod } from './methods.js';
 import { pixelFlipping, type PerturbationOptions } from './perturbation.js';
 import { cascadingRandomisation, type RandomisationOptions } from './randomisation.js';
 import { summarize, type Summary } from './stats.js';
@@ -76,7 +76,7 @@ const meanCurve = (cs: Float64Array[]): number[] => Array.from(cs[0] ?? [], (_, 
 export function evaluateMethods(model: Module, data: EvaluationData, methods: readonly AttributionMethod[], opts: EvaluateOptions = {}): Evaluation {
   const metrics = checkMetricNames(opts.metrics ?? DEFAULT_METRICS);
   const [N, , H, W] = checkImages(data.x);
-  const classes = predict(model, E.slice(data.x.detach(), [[0, 1]])).shape[1]!;
+  const classes = modelClasses(model, data.x);
   checkTargets(data.targets, N, classes);
   if (metrics.includes('relevance_mass_accuracy')) {
     if (!data.masks) throw new EvaluationError('relevance_mass_accuracy needs a mask of the ground-truth region');

@@ -9,7 +9,8 @@ import { compositeFromSpec, compositeNames, type Composite } from '../composites
 import {
   integratedGradients, occlusion, oneHotSeed, recordForward, runForward, smoothGrad, type Forward,
 } from '../attribution/index.js';
-import { EvaluationConfigError } from './errors.js';
+import { EvaluationConfigError, EvaluationError } from './errors.js';
+import { LrpTapeError } from '../engine/errors.js';
 
 export interface AttributionMethod {
   readonly name: string;
@@ -122,4 +123,20 @@ export function methodFromName(name: string, compositeArgs: Record<string, unkno
 /** The model's output for `x` without recording. */
 export function predict(model: Forward, x: Tensor): Tensor {
   return E.noGrad(() => runForward(model, x));
+}
+
+/**
+ * The number of classes the model gives for the first image; images the model cannot take (wrong
+ * size or channels) are one EvaluationError naming both, before any metric runs.
+ */
+export function modelClasses(model: Forward, x: Tensor): number {
+  let out: Tensor;
+  try {
+    out = predict(model, E.slice(x.detach(), [[0, 1]]));
+  } catch (e) {
+    if (!(e instanceof LrpTapeError) || e.category === 'internal') throw e;
+    throw new EvaluationError(`images of shape [${x.shape.join(', ')}] do not fit the model: ${e.message}`);
+  }
+  if (out.ndim !== 2) throw new EvaluationError(`the model must output [N, classes], got [${out.shape.join(', ')}]`);
+  return out.shape[1]!;
 }

@@ -13,7 +13,7 @@ import type { Tensor } from '../engine/index.js';
 import type { Forward } from '../attribution/index.js';
 import { EvaluationConfigError } from './errors.js';
 import { auc } from './stats.js';
-import { predict } from './methods.js';
+import { modelClasses, predict } from './methods.js';
 import { checkImages, checkRelevance, checkTargets } from './checks.js';
 
 export type Baseline = 'zero' | 'mean' | 'blur' | 'uniform';
@@ -145,7 +145,7 @@ export function pixelFlipping(model: Forward, x: Tensor, targets: ArrayLike<numb
   const o = checkOptions(opts);
   const [N, C, H, W] = checkImages(x);
   const relC = checkRelevance(relevance, x);
-  const classes = predict(model, E.slice(x.detach(), [[0, 1]])).shape[1]!;
+  const classes = modelClasses(model, x);
   checkTargets(targets, N, classes);
   const hw = H * W;
   const per = C * hw;

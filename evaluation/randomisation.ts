@@ -14,7 +14,7 @@ import type { Module } from '../nn/index.js';
 import { checkImages, checkTargets } from './checks.js';
 import { EvaluationError } from './errors.js';
 import { channelSum } from './localisation.js';
-import { predict, type AttributionMethod } from './methods.js';
+import { modelClasses, type AttributionMethod } from './methods.js';
 import { spearman } from './stats.js';
 
 export interface RandomisationOptions {
@@ -57,7 +57,7 @@ function randomLike(t: Tensor, rng: E.Rng): Tensor {
 
 export function cascadingRandomisation(model: Module, x: Tensor, targets: ArrayLike<number>, method: AttributionMethod, opts: RandomisationOptions = {}): RandomisationResult {
   const [N] = checkImages(x);
-  checkTargets(targets, N, predict(model, E.slice(x.detach(), [[0, 1]])).shape[1]!);
+  checkTargets(targets, N, modelClasses(model, x));
   const layers = parameterisedLayers(model);
   if (!layers.length) throw new EvaluationError('cascading randomisation: the model has no parameters to randomise');
   const prep = (r: Tensor) => channelSum(r).map((m) => (opts.absolute ? m.map(Math.abs) : m));

@@ -204,6 +204,10 @@ describe('evaluation: bad input', () => {
     expect(() => V.checkImages(x, { height: 5, width: 5 })).to.throw(V.EvaluationError, 'images are 2x2, the model expects 5x5');
     expect(() => V.pixelFlipping(model, E.reshape(x, [2, 4]), [0, 1], rel)).to.throw(V.EvaluationError, 'images must be a [N, C, H, W] tensor, got shape [2, 4]');
     expect(() => V.pixelFlipping(model, x, [0, 1], E.reshape(rel, [2, 1, 4, 1]))).to.throw(V.EvaluationError, 'does not match the images');
+    const rgb = images(2, 3, 2, 2, 1);
+    expect(() => V.pixelFlipping(model, rgb, [0, 1], V.randomMethod().explain(model, rgb, [0, 1]))).to.throw(V.EvaluationError, 'images of shape [2, 3, 2, 2] do not fit the model');
+    const big = images(2, 1, 3, 3, 1);
+    expect(() => V.evaluateMethods(model, { x: big, targets: [0, 1] }, [V.randomMethod()], { metrics: ['sparseness'] })).to.throw(V.EvaluationError, 'images of shape [2, 1, 3, 3] do not fit the model');
     expect(() => V.pixelFlipping(model, x, [0, 1], rel, { baseline: 'grey' as never })).to.throw(V.EvaluationConfigError, "unknown baseline 'grey'");
   });
 });
