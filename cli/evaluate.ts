@@ -71,7 +71,9 @@ export function evaluateCommand(o: EvaluateCliOptions, io: { stdout: (l: string)
   // Every option is checked before any training or file is touched.
   const methodNames = list(o.methods);
   if (!methodNames.length) throw new CliError('--methods needs at least one method');
-  const methods = methodNames.map((n) => methodFromName(n));
+  // epsilon_gamma_box needs the input's range, known once the data are loaded: checked with a placeholder here.
+  const rangeArgs = (low: number, high: number) => (n: string) => (n === 'epsilon_gamma_box' ? { low, high } : {});
+  for (const n of methodNames) methodFromName(n, rangeArgs(0, 1)(n));
   const metrics = checkMetricNames(list(o.metrics));
   if (!metrics.length) throw new CliError('--metrics needs at least one metric');
   const patch = positiveInt('patch', o.patch);
@@ -86,6 +88,13 @@ export function evaluateCommand(o: EvaluateCliOptions, io: { stdout: (l: string)
   const per = 3 * ds.size * ds.size;
   const x = new E.Tensor((ds.x.data as Float32Array).slice(0, n * per), [n, 3, ds.size, ds.size]);
   const data = { x, targets: ds.y.slice(0, n), masks: ds.objectMask.slice(0, n * ds.size * ds.size) };
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of x.data) {
+    low = Math.min(low, v);
+    high = Math.max(high, v);
+  }
+  const methods = methodNames.map((m) => methodFromName(m, rangeArgs(low, high)(m)));
   const results: Record<string, Evaluation> = {};
   for (const [name, model] of [['plain', demo.plain], ['guided', demo.guided]] as const) {
     let bar: ReturnType<ProgressFactory> | undefined;

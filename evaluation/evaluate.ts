@@ -11,7 +11,7 @@ import { EvaluationConfigError, EvaluationError } from './errors.js';
 import { relevanceMassAccuracy, sparseness, channelSum } from './localisation.js';
 import { modelClasses, type AttributionMethod } from './methods.js';
 import { pixelFlipping, type PerturbationOptions } from './perturbation.js';
-import { cascadingRandomisation, type RandomisationOptions } from './randomisation.js';
+import { cascadingRandomisation, parameterisedLayers, type RandomisationOptions } from './randomisation.js';
 import { summarize, type Summary } from './stats.js';
 
 export const METRIC_NAMES = [
@@ -57,7 +57,7 @@ export interface EvaluateOptions {
 
 export interface MethodEvaluation {
   metrics: Partial<Record<MetricName, { values: number[]; summary: Summary }>>;
-  /** Wall-clock seconds of `explain` per image. */
+  /** Wall-clock seconds of `explain` per image (after one untimed warm-up explanation). */
   secondsPerExplanation: number;
   /** Mean perturbation curves over the images (present with a pixel-flipping metric). */
   curves?: { morf: number[]; lerf: number[] };
@@ -89,7 +89,7 @@ export function evaluateMethods(model: Module, data: EvaluationData, methods: re
   const hw = H * W;
   const wantPf = metrics.some((m) => m.startsWith('pixel_flipping'));
   const wantRand = metrics.includes('randomisation_spearman_last');
-  const layers = wantRand ? (model.namedModules().filter(([, m]) => m.parameterSlots().some(([, t]) => t)).length) : 0;
+  const layers = wantRand ? parameterisedLayers(model).length : 0;
   const perBatch = 1 + (wantPf ? 1 : 0) + layers;
   const total = methods.length * Math.ceil(N / bs) * perBatch;
   let done = 0;
@@ -108,6 +108,8 @@ export function evaluateMethods(model: Module, data: EvaluationData, methods: re
     const randSum: number[] = [];
     let randLayers: string[] = [];
     let seconds = 0;
+    // One untimed explanation first, so the time per explanation leaves out JIT warm-up and first-use caches.
+    method.explain(model, E.slice(data.x.detach(), [[0, 1]]), [data.targets[0]!]);
     for (let s = 0; s < N; s += bs) {
       const e = Math.min(N, s + bs);
       const x = E.slice(data.x.detach(), [[s, e]]);
