@@ -33,7 +33,11 @@ export function curvesSvg(ev: Evaluation, title: string): string {
   return parts.join('');
 }
 
-export function evaluationHtml(results: Record<string, Evaluation>, s: { images: number; testSet: string; patch: number; steps: number; baseline: string }): string {
+/** `examples`: per model, a PNG data URI of the example heatmaps (columns: input, then `methods`). */
+export function evaluationHtml(
+  results: Record<string, Evaluation>,
+  s: { images: number; testSet: string; patch: number; steps: number; baseline: string; methods?: string[]; examples?: Record<string, string> },
+): string {
   const sections = Object.entries(results).map(([model, ev]) => {
     const methods = Object.keys(ev.methods);
     const rows = ev.metrics.map((metric) => `<tr><th>${esc(metric)}</th>${methods.map((m) => {
@@ -41,7 +45,9 @@ export function evaluationHtml(results: Record<string, Evaluation>, s: { images:
       return `<td>${v.mean.toFixed(3)} <small>[${v.low.toFixed(3)}, ${v.high.toFixed(3)}]</small></td>`;
     }).join('')}</tr>`);
     rows.push(`<tr><th>time per explanation</th>${methods.map((m) => `<td>${(1000 * ev.methods[m]!.secondsPerExplanation).toFixed(2)} ms</td>`).join('')}</tr>`);
-    return `<h2>${esc(model)} model</h2><table><tr><th></th>${methods.map((m) => `<th>${esc(m)}</th>`).join('')}</tr>${rows.join('')}</table>${curvesSvg(ev, `${model}: MoRF (solid) and LeRF (dashed)`)}`;
+    return `<h2>${esc(model)} model</h2><table><tr><th></th>${methods.map((m) => `<th>${esc(m)}</th>`).join('')}</tr>${rows.join('')}</table>${curvesSvg(ev, `${model}: MoRF (solid) and LeRF (dashed)`)}${
+      s.examples?.[model] ? `<p>Example heatmaps (columns: input, ${esc((s.methods ?? []).join(', '))}; red positive, blue negative, each map scaled on its own):</p><img src="${s.examples[model]}" alt="${esc(model)} heatmaps">` : ''
+    }`;
   });
   return `<!doctype html><html><head><meta charset="utf-8"><title>lrp-tape evaluate</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:2px 8px;text-align:right}th{text-align:left}</style></head><body>
 <h1>lrp-tape evaluate</h1>

@@ -14,6 +14,8 @@ import {
 import { writeBytesAtomic } from '../node/index.js';
 import { CliError } from './errors.js';
 import { evaluationHtml } from './evaluate-report.js';
+import { heatmapGrid } from '../demo/report.js';
+import { encodePng } from '../image/index.js';
 
 export const DEFAULT_METHODS = ['epsilon_plus_flat', 'gradient', 'random'];
 export const DEFAULT_EVAL_METRICS = ['pixel_flipping_morf_auc', 'pixel_flipping_lerf_auc', 'pixel_flipping_gap', 'relevance_mass_accuracy', 'randomisation_spearman_last', 'sparseness'];
@@ -112,7 +114,16 @@ export function evaluateCommand(o: EvaluateCliOptions, io: { stdout: (l: string)
     }
   }
   if (o.html) {
-    const html = evaluationHtml(results, { images: n, testSet: o.testSet, patch, steps, baseline: o.baseline });
+    // Example heatmaps: the first four images, one column per method (each map normalised on its own).
+    const k = Math.min(4, n);
+    const xk = new E.Tensor((x.data as Float32Array).slice(0, k * per), [k, 3, ds.size, ds.size]);
+    const tk = ds.y.slice(0, k);
+    const examples: Record<string, string> = {};
+    for (const [name, model] of [['plain', demo.plain], ['guided', demo.guided]] as const) {
+      const columns = [{ title: 'input', maps: null }, ...methods.map((m) => ({ title: m.name, maps: Float32Array.from(E.sum(m.explain(model, xk, tk), [1]).data) }))];
+      examples[name] = `data:image/png;base64,${Buffer.from(encodePng(heatmapGrid(xk.data as Float32Array, k, ds.size, columns))).toString('base64')}`;
+    }
+    const html = evaluationHtml(results, { images: n, testSet: o.testSet, patch, steps, baseline: o.baseline, methods: methods.map((m) => m.name), examples });
     writeBytesAtomic(o.html, Buffer.from(html, 'utf8'));
   }
   if (o.json) {
