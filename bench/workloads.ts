@@ -14,6 +14,7 @@ import type { Composite } from '../composites/index.js';
 import { epsilonPlusFlat, epsilonGammaBox } from '../composites/index.js';
 import { recordForward, oneHotSeed, type Forward } from '../attribution/index.js';
 import { runKernelBench, type KernelBenchResult } from './kernels.js';
+import { pixelFlipping } from '../evaluation/index.js';
 
 export interface WorkloadContext {
   /** Timed runs the workload will get (runKernelBench uses the same count for its side numbers). */
@@ -303,6 +304,25 @@ export const WORKLOADS: readonly Workload[] = [
       const { model, x } = resnetInput();
       model.eval();
       return lrpPrepared(canonize(model, [resnetCanonizer()]), x, epsilonPlusFlat(), { params: model.parameters() });
+    },
+  },
+  {
+    name: 'resnet18-pixel-flipping',
+    description: 'ResNet-18 pixel flipping of one 1x3x224x224 image: MoRF and LeRF, 100 steps each (202 forwards, batches of 16), 16x16 patches, zero baseline; epsilon_plus_flat relevance computed in setup',
+    ...HEAVY_RUNS,
+    setup(ctx) {
+      const { model, x } = resnetInput();
+      prepModel(model, ctx);
+      const view = canonize(model, [resnetCanonizer()]);
+      const rec = recordForward(view, x);
+      const target = Array.from(E.argmax(rec.output, 1).data as ArrayLike<number>);
+      const { relevance } = rec.attribute(predictedSeed(rec.output), { composite: epsilonPlusFlat() });
+      return {
+        run: () => void pixelFlipping(model, x, target, relevance, { steps: 100, patch: 16, batchSize: 16 }),
+        // Not measured here: Quantus runs one forward per step and curve. PyTorch's forward is taken as a
+        // third of its forward + LRP backward (bench/yardsticks.ts: 261 ms with 2 threads), ~87 ms.
+        extra: { quantusEstimateMs: Math.round(202 * (261 / 3)), quantusEstimateNote: '202 forwards x ~87 ms (1/3 of PyTorch+zennit LRP, 2 threads); an estimate, not a measurement' },
+      };
     },
   },
   {
