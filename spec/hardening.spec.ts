@@ -7,8 +7,13 @@ import fc from 'fast-check';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { compositeFromSpec } from '../composites/index.js';
+import { ruleFromSpec } from '../rules/index.js';
+import { canonizerFrom } from '../canonizers/index.js';
+import { getColorMap } from '../image/index.js';
+import { buildFromSpec } from '../models/index.js';
+import { parseSafetensors, SafetensorsError, serializeSafetensors } from '../engine/safetensors.js';
 import { ExplainError, oneHotSeed, recordForward } from '../attribution/index.js';
-import { Conv2d, Flatten, Linear, ReLU, Sequential } from '../nn/index.js';
+import { Conv2d, Flatten, Linear, ReLU, Sequential, StateDictError, tensorToRaw } from '../nn/index.js';
 
 const f64 = 'float64' as const;
 
@@ -115,5 +120,74 @@ describe('hardening: NaN propagates as in PyTorch', () => {
   it('max over -Infinity and finite values is the finite maximum, not NaN (-inf * 0)', () => {
     expect(E.max(new E.Tensor(new Float64Array([-Infinity, 5, -Infinity]), [3]), 0).item()).to.equal(5);
     expect(E.max(new E.Tensor(new Float32Array([-Infinity, -Infinity]), [2]), 0).item()).to.equal(-Infinity);
+  });
+});
+
+describe('hardening: names from files and users', () => {
+  const protoNames = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', '__defineGetter__', 'isPrototypeOf'];
+  const names = fc.oneof(fc.constantFrom(...protoNames), fc.string({ maxLength: 12 }));
+  /** Succeeds, or throws one of the library's typed errors; never a TypeError from a prototype lookup. */
+  const typedOrOk = (fn: () => unknown): void => {
+    try {
+      fn();
+    } catch (e) {
+      expect(e, String(e)).to.be.instanceOf(E.LrpTapeError);
+    }
+  };
+
+  it('prototype names as composite, rule, canonizer, colour map, model type, layer and state-dict names (property)', () => {
+    fc.assert(
+      fc.property(names, (n) => {
+        typedOrOk(() => compositeFromSpec({ name: n }));
+        typedOrOk(() => compositeFromSpec({ name: 'epsilon_plus', args: Object.fromEntries([[n, 1]]) }));
+        typedOrOk(() => ruleFromSpec({ rule: n }));
+        typedOrOk(() => ruleFromSpec(Object.fromEntries([['rule', 'Epsilon'], [n, 1]]) as { rule: string }));
+        typedOrOk(() => canonizerFrom(n));
+        typedOrOk(() => getColorMap(n));
+        typedOrOk(() => buildFromSpec({ type: n }));
+        typedOrOk(() => compositeFromSpec({ name: 'layer_map', layer_map: [[n, { rule: 'Epsilon' }]] }));
+        if (n === '' || n === 'r' || n.includes('.')) return;
+        const model = buildFromSpec({ type: 'Sequential', children: [[n, { type: 'Linear', in_features: 2, out_features: 2 }], ['r', { type: 'ReLU' }]] });
+        const sd = model.stateDict();
+        expect([...sd.keys()]).to.deep.equal([`${n}.weight`, `${n}.bias`]);
+        model.loadStateDict(Object.fromEntries(sd));
+        expect(() => model.loadStateDict(new Map([...sd, [n, E.zeros([1])]]))).to.throw(StateDictError, /Unexpected key/);
+        const bytes = serializeSafetensors(new Map([[n, tensorToRaw(E.zeros([2]))]]), Object.fromEntries([[n, 'v']]));
+        const back = parseSafetensors(bytes);
+        expect([...back.tensors.keys()]).to.deep.equal([n]);
+        expect(back.metadata[n]).to.equal('v');
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('names with terminal escapes are escaped and long names cut in messages', () => {
+    const evil = '\u001b]0;pwned\u0007\u001b[2J' + 'x'.repeat(5000);
+    const model = buildFromSpec({ type: 'Sequential', children: [['0', { type: 'Linear', in_features: 2, out_features: 2 }]] });
+    let msg = '';
+    try {
+      model.loadStateDict(new Map([...model.stateDict(), [evil, E.zeros([1])]]));
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).to.match(/Unexpected key\(s\) \(1\): \\x1b\]0;pwned\\x07\\x1b\[2J/);
+    expect(msg).to.not.match(/[\u0000-\u0009\u000b-\u001f]/);
+    expect(msg.length).to.be.below(1000);
+    const header = JSON.stringify({ [evil]: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } });
+    const raw = new Uint8Array(8 + header.length + 4);
+    new DataView(raw.buffer).setBigUint64(0, BigInt(header.length), true);
+    raw.set(new TextEncoder().encode(header), 8);
+    const err = (() => {
+      try {
+        parseSafetensors(raw);
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })();
+    expect(err).to.be.instanceOf(SafetensorsError);
+    expect(err!.message).to.not.match(/[\u0000-\u001f]/);
+    expect(err!.message.length).to.be.below(600);
+    expect(() => compositeFromSpec({ name: evil })).to.throw(E.LrpTapeError).with.property('message').that.does.not.match(/[\u0000-\u001f]/);
   });
 });

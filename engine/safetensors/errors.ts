@@ -3,7 +3,7 @@
  * the CLI) catch exactly this to turn a bad file into a user-facing message, so
  * nothing else may escape for malformed input.
  */
-import { DataError } from '../errors.js';
+import { DataError, safeName } from '../errors.js';
 
 export class SafetensorsError extends DataError {
   override name = 'SafetensorsError';
@@ -13,7 +13,7 @@ export class SafetensorsError extends DataError {
   readonly tensor: string | undefined;
 
   constructor(source: string, problem: string, tensor?: string, options?: { cause?: unknown }) {
-    super(`${source}: ${tensor === undefined ? '' : `tensor '${tensor}' `}${problem}`, 'ERR_SAFETENSORS', options);
+    super(`${safeName(source, 300)}: ${tensor === undefined ? '' : `tensor '${safeName(tensor, 80)}' `}${problem}`, 'ERR_SAFETENSORS', options);
     this.source = source;
     this.tensor = tensor;
   }
