@@ -13,7 +13,7 @@ import { getColorMap } from '../image/index.js';
 import { buildFromSpec } from '../models/index.js';
 import { parseSafetensors, SafetensorsError, serializeSafetensors } from '../engine/safetensors.js';
 import { ExplainError, oneHotSeed, recordForward } from '../attribution/index.js';
-import { Conv2d, Flatten, Linear, ReLU, Sequential, StateDictError, tensorToRaw } from '../nn/index.js';
+import { Conv2d, Flatten, Linear, ReLU, Sequential, SGD, StateDictError, tensorToRaw } from '../nn/index.js';
 
 const f64 = 'float64' as const;
 
@@ -189,5 +189,48 @@ describe('hardening: names from files and users', () => {
     expect(err!.message).to.not.match(/[\u0000-\u001f]/);
     expect(err!.message.length).to.be.below(600);
     expect(() => compositeFromSpec({ name: evil })).to.throw(E.LrpTapeError).with.property('message').that.does.not.match(/[\u0000-\u001f]/);
+  });
+});
+
+describe('hardening: a recording reused after an in-place weight write', () => {
+  const x = E.randn([1, 2, 4, 4], { dtype: f64, rng: new E.Rng(7) });
+  const composite = compositeFromSpec({ name: 'epsilon_plus' });
+
+  for (const cache of [true, false]) {
+    it(`optimizer.step() and a direct write are refused on reuse, a fresh recording works (param cache ${cache ? 'on' : 'off'})`, () => {
+      const prev = E.setParamCache(cache);
+      try {
+        const model = smallModel(3);
+        const rec = recordForward(model, x);
+        const seed = oneHotSeed(rec.output, [0]);
+        rec.attribute(seed, { composite });
+        rec.attribute(seed, { composite }); // reuse without a write is fine
+        const opt = new SGD(model.parameters(), { lr: 0.1 });
+        const out = model.call(x);
+        E.backward(E.sum(out));
+        opt.step();
+        expect(() => rec.attribute(seed, { composite })).to.throw(ExplainError, /parameter '.*' was modified in place .* record the forward again/).with.property('code', 'ERR_STALE_RECORDING');
+        const again = recordForward(model, x);
+        expect(again.attribute(oneHotSeed(again.output, [0]), { composite }).relevance.toArray().some((v) => v !== 0)).to.equal(true);
+        if (cache) {
+          // A hand edit nobody reported is found by comparing with the cache's copy.
+          const w = model.parameters()[0]!;
+          (w.data as Float64Array)[0] = (w.data as Float64Array)[0]! + 1;
+          expect(() => again.attribute(oneHotSeed(again.output, [0]), { composite })).to.throw(ExplainError, /modified in place/);
+        }
+      } finally {
+        E.setParamCache(prev);
+      }
+    });
+  }
+
+  it('a canonized view notices a write to an original (merged) weight', async () => {
+    const { canonize, sequentialMergeBatchNorm } = await import('../canonizers/index.js');
+    const { BatchNorm2d } = await import('../nn/index.js');
+    const rng = new E.Rng(9);
+    const model = new Sequential(new Conv2d(2, 2, 3, { padding: 1, dtype: f64, rng }), new BatchNorm2d(2, { dtype: f64 }), new ReLU(), new Flatten(), new Linear(32, 2, { dtype: f64, rng })).eval();
+    const rec = recordForward(canonize(model, [sequentialMergeBatchNorm()]), x);
+    E.markModified(model.parameters()[0]!);
+    expect(() => rec.attribute(oneHotSeed(rec.output, [0]), { composite })).to.throw(ExplainError, /'0\.weight' was modified in place/);
   });
 });
