@@ -154,6 +154,7 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
           if (!ok(v)) throw new CliError(`--${k} must be ${what}, got '${String(o[k])}'`);
           return v;
         };
+        if (o.out === '') throw new CliError("--out needs a folder name, got ''");
         const progress = progressBars(o.progress as boolean);
         const m = runDemo({
           composite: o.composite as string,

@@ -11,7 +11,7 @@ import {
 } from '../nn/index.js';
 import { ResNet, type BlockType } from './resnet.js';
 import { VGG, type VGGConfig } from './vgg.js';
-import { DataError } from '../engine/errors.js';
+import { DataError, safeName } from '../engine/errors.js';
 
 export type ModelSpec = { type: string; [key: string]: unknown };
 
@@ -29,7 +29,7 @@ class Ctx {
     readonly name: string,
   ) {}
   where(): string {
-    return `${String(this.spec.type)} at ${this.name === '' ? '<root>' : `'${this.name}'`} (spec path ${this.path})`;
+    return `${safeName(String(this.spec.type), 60)} at ${this.name === '' ? '<root>' : `'${safeName(this.name, 80)}'`} (spec path ${safeName(this.path, 200)})`;
   }
   fail(msg: string): never {
     throw new ModelSpecError(`buildFromSpec: ${this.where()}: ${msg}`);
@@ -147,7 +147,7 @@ export const SPEC_TYPES: readonly string[] = ['Sequential', ...Object.keys(LEAVE
 
 function build(spec: unknown, path: string, name: string, o: LayerInit): Module {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec) || typeof (spec as ModelSpec).type !== 'string') {
-    throw new ModelSpecError(`buildFromSpec: expected an object with a string 'type' at ${name === '' ? '<root>' : `'${name}'`} (spec path ${path}), got ${JSON.stringify(spec)?.slice(0, 80)}`);
+    throw new ModelSpecError(`buildFromSpec: expected an object with a string 'type' at ${name === '' ? '<root>' : `'${safeName(name, 80)}'`} (spec path ${safeName(path, 200)}), got ${JSON.stringify(spec)?.slice(0, 80)}`);
   }
   const s = spec as ModelSpec;
   const c: Ctx = new Ctx(s, path, name);
@@ -158,7 +158,7 @@ function build(spec: unknown, path: string, name: string, o: LayerInit): Module 
     kids.forEach((entry, i) => {
       const p = `${path}.children[${i}]`;
       if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') {
-        throw new ModelSpecError(`buildFromSpec: Sequential at ${name === '' ? '<root>' : `'${name}'`}: children[${i}] (spec path ${p}) must be a [name, spec] pair`);
+        throw new ModelSpecError(`buildFromSpec: Sequential at ${name === '' ? '<root>' : `'${safeName(name, 80)}'`}: children[${i}] (spec path ${safeName(p, 200)}) must be a [name, spec] pair`);
       }
       const childName = entry[0];
       seq.registerModule(childName, build(entry[1], `${p}[1]`, name ? `${name}.${childName}` : childName, o));
