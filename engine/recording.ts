@@ -94,6 +94,8 @@ export function onNodeRecorded(node: Node): void {
     output: node.output,
     params: {},
     fn: (inputs) => applyOpLater(op, inputs, attrs),
+    // The op's attributes (softmax's axis, matmul's transposes): rules on functional ops read them.
+    info: typeof attrs === 'object' && attrs !== null ? (attrs as Record<string, unknown>) : {},
   };
   rec.layers.push(layer);
   if (!node.output.layer) node.output.layer = layer;
