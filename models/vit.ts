@@ -9,7 +9,7 @@ import {
   Tensor, ShapeError, add, causalMask, concat, expand, matmul, mean, mul, permute, reshape, slice, softmax, transpose,
   where, flatten, zeros,
 } from '../engine/index.js';
-import { Module, Sequential, Linear, Conv2d, LayerNorm, GELU, Identity, type LayerInit } from '../nn/index.js';
+import { Module, Sequential, Linear, Conv2d, LayerNorm, GELU, Identity, StateDictError, type LayerInit, type LoadResult, type StateDictLike } from '../nn/index.js';
 import { ArgumentError } from '../engine/errors.js';
 
 export interface BlockOptions extends LayerInit {
@@ -135,6 +135,31 @@ export class PatchEmbed extends Module {
   }
 }
 
+/** timm's ViT sizes by width (heads are not visible in a state dict). */
+const TIMM_SIZES: Record<number, string> = { 192: 'ViT-Tiny (vit_tiny, 3 heads)', 384: 'ViT-Small (vit_small, 6 heads)', 768: 'ViT-Base (vit_base, 12 heads)', 1024: 'ViT-Large (vit_large, 16 heads)', 1280: 'ViT-Huge (vit_huge, 16 heads)' };
+
+/** What a timm ViT state dict's shapes say about the model it came from. */
+export function describeVitStateDict(dict: ReadonlyMap<string, Tensor>): string {
+  const torchvision = dict.has('class_token') || dict.has('conv_proj.weight');
+  if (torchvision) return "torchvision's VisionTransformer layout (class_token, conv_proj, encoder.layers...), not timm's";
+  const pw = dict.get('patch_embed.proj.weight');
+  const pos = dict.get('pos_embed');
+  const depth = new Set([...dict.keys()].filter((k) => k.startsWith('blocks.')).map((k) => k.split('.')[1])).size;
+  const parts: string[] = [];
+  const D = pw?.shape[0] ?? dict.get('cls_token')?.shape[2];
+  if (D !== undefined) parts.push(`embed_dim ${D}`);
+  parts.push(`depth ${depth}`);
+  if (pw) parts.push(`patch_size ${pw.shape[2]}`, `in_chans ${pw.shape[1]}`);
+  if (pos && pw) {
+    const side = Math.sqrt(pos.shape[1]! - 1) * pw.shape[2]!;
+    if (Number.isInteger(side)) parts.push(`img_size ${side}`);
+  }
+  const head = dict.get('head.weight');
+  if (head) parts.push(`num_classes ${head.shape[0]}`);
+  const name = D !== undefined ? TIMM_SIZES[D] : undefined;
+  return `a ViT with ${parts.join(', ')}${name ? `: ${name}` : ''}`;
+}
+
 /** timm's VisionTransformer with a class token; pooling 'token' (norm, then t[:, 0]) or 'avg' (mean of the patch tokens, fc_norm). */
 export class VisionTransformer extends Module {
   readonly patchEmbed: PatchEmbed;
@@ -163,11 +188,32 @@ export class VisionTransformer extends Module {
     this.fcNorm = this.registerModule('fc_norm', tokenPool ? new Identity() : new LayerNorm(D, eps, opts));
     this.head = this.registerModule('head', new Linear(D, opts.numClasses, opts));
   }
-  override forward(x: Tensor): Tensor {
-    const [, , h, w] = this.opts.imgSize.length === 2 ? [0, 0, ...this.opts.imgSize] : [];
-    if (x.ndim !== 4 || x.shape[1] !== (this.opts.inChans ?? 3) || x.shape[2] !== h || x.shape[3] !== w) {
-      throw new ShapeError(`VisionTransformer: expected input [B, ${this.opts.inChans ?? 3}, ${h}, ${w}], got [${x.shape.join(', ')}]`);
+  /** As Module's, but a state dict of another ViT size names its first mismatching tensor and the size it looks like. */
+  override loadStateDict(dict: StateDictLike, opts: { strict?: boolean } = {}): LoadResult {
+    const given = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    for (const [name, own] of this.namedParameters()) {
+      const t = given.get(name);
+      if (t === undefined && !(opts.strict ?? true)) continue;
+      const same = t !== undefined && t.ndim === own.ndim && t.shape.every((d, i) => d === own.shape[i]);
+      if (same) continue;
+      const what = t === undefined ? 'is missing' : `is [${t.shape.join(', ')}], this model's is [${own.shape.join(', ')}]`;
+      throw new StateDictError(`VisionTransformer.loadStateDict: '${name}' ${what}; the state dict looks like ${describeVitStateDict(given)}, this model is ${describeVitStateDict(new Map(this.namedParameters()))}`, t === undefined ? [name] : [], [], t === undefined ? [] : [name]);
     }
+    return super.loadStateDict(dict, opts);
+  }
+
+  override forward(x: Tensor): Tensor {
+    const [h, w] = this.opts.imgSize;
+    const p = this.opts.patchSize;
+    const C = this.opts.inChans ?? 3;
+    if (x.ndim !== 4 || x.shape[1] !== C) throw new ShapeError(`VisionTransformer: expected input [B, ${C}, ${h}, ${w}], got [${x.shape.join(', ')}]`);
+    const tokens = Math.floor(x.shape[2]! / p) * Math.floor(x.shape[3]! / p) + 1;
+    if (tokens > this.numPatches + 1) {
+      throw new ShapeError(
+        `VisionTransformer: input [${x.shape.join(', ')}] makes ${tokens} tokens (${tokens - 1} patches of ${p}x${p} and the class token), longer than the position embedding pos_embed [1, ${this.numPatches + 1}, ${this.opts.embedDim}] (img_size [${h}, ${w}])`,
+      );
+    }
+    if (x.shape[2] !== h || x.shape[3] !== w) throw new ShapeError(`VisionTransformer: expected input [B, ${C}, ${h}, ${w}] (img_size), got [${x.shape.join(', ')}]`);
     const B = x.shape[0]!;
     const D = this.opts.embedDim;
     const patches = this.patchEmbed.call(x);

@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from '../engine/index.js';
+import { ArgumentError, ShapeMismatchError } from '../engine/index.js';
+import { StateDictError, type Module } from '../nn/index.js';
+import { buildFromSpec, ModelSpecError, VisionTransformer } from '../models/index.js';
+import { loadCase } from '../conformance/case.js';
+import { attnLrp, cpLrp, compositeFromSpec } from '../composites/index.js';
+import { epsilonRule, ruleFromSpec, RuleConfigError } from '../rules/index.js';
+import { recordForward } from '../attribution/index.js';
+
+const LXT = join(import.meta.dirname, 'fixtures', 'lxt');
+
+const vitSpec = (o: Record<string, unknown> = {}) => ({
+  type: 'VisionTransformer', img_size: [8, 8], patch_size: 4, in_chans: 3, embed_dim: 8, depth: 1, num_heads: 2,
+  mlp_ratio: 2, qkv_bias: true, num_classes: 3, global_pool: 'token', class_token: true, act_layer: 'GELU', layer_norm_eps: 1e-6, ...o,
+});
+
+function randomised(m: Module, seed: number): Module {
+  const rng = new E.Rng(seed);
+  const dict = new Map(m.namedParameters().map(([n, p]) => [n, E.mul(E.randn(p.shape, { dtype: 'float64', rng }), 0.5).detach()] as const));
+  m.loadStateDict(dict);
+  return m.eval();
+}
+
+describe('transformers', () => {
+  it("VisionTransformer's parameters carry timm's names and shapes (those of a reference case's state dict)", () => {
+    const c = loadCase(readFileSync(join(LXT, 'vit-attnlrp.safetensors')), 'vit-attnlrp');
+    const model = buildFromSpec(c.spec.model, { dtype: 'float64' });
+    const ours = model.namedParameters().map(([n, p]) => `${n} [${p.shape.join(', ')}]`).sort();
+    const theirs = [...c.tensors].filter(([k]) => k.startsWith('param/')).map(([k, t]) => `${k.slice(6)} [${t.shape.join(', ')}]`).sort();
+    expect(ours).to.deep.equal(theirs);
+  });
+
+  it("'avg' pooling has fc_norm and no norm, as timm", () => {
+    const names = buildFromSpec(vitSpec({ global_pool: 'avg' })).namedParameters().map(([n]) => n);
+    expect(names).to.include('fc_norm.weight');
+    expect(names.some((n) => n.startsWith('norm.'))).to.equal(false);
+  });
+
+  it('a state dict of another ViT size names the first mismatching tensor and the size it looks like', () => {
+    const small = buildFromSpec(vitSpec({ embed_dim: 12, num_heads: 3 }));
+    const model = buildFromSpec(vitSpec());
+    expect(() => model.loadStateDict(small.stateDict())).to.throw(StateDictError, /'cls_token' is \[1, 1, 12\], this model's is \[1, 1, 8\]; the state dict looks like a ViT with embed_dim 12, depth 1, patch_size 4/);
+  });
+
+  it('an image with more patches than the position embedding is one clear error', () => {
+    const model = buildFromSpec(vitSpec()).eval();
+    expect(() => model.call(E.zeros([1, 3, 12, 12]))).to.throw(ShapeMismatchError, /10 tokens .* longer than the position embedding pos_embed \[1, 5, 8\]/);
+  });
+
+  it('heads that do not divide the width, and a causal flag on a ViT, are rejected by name', () => {
+    expect(() => buildFromSpec(vitSpec({ num_heads: 3 }))).to.throw(ArgumentError, /num_heads 3 does not divide embed_dim 8/);
+    expect(() => buildFromSpec({ type: 'Transformer', embed_dim: 10, depth: 1, num_heads: 4, num_classes: 2 })).to.throw(ArgumentError, /does not divide/);
+    expect(() => buildFromSpec(vitSpec({ causal: true }))).to.throw(ModelSpecError, /takes no causal mask/);
+  });
+
+  it("the Epsilon rule takes both stabiliser conventions: zennit's z + eps sign(z) and LXT's z + eps", () => {
+    const model = randomised(buildFromSpec({ type: 'Transformer', embed_dim: 8, depth: 1, num_heads: 2, num_classes: 3 }, { dtype: 'float64' }), 3);
+    const x = E.randn([1, 4, 8], { dtype: 'float64', rng: new E.Rng(4) });
+    const rel = (signed: boolean) => {
+      const rec = recordForward(model as never, x.detach().requireGrad());
+      return rec.attribute(E.onesLike(rec.output), { composite: attnLrp({ layerMap: [['Dense', epsilonRule({ epsilon: 0.5, signed })]] }) }).relevance;
+    };
+    const a = rel(true);
+    const b = rel(false);
+    expect(Math.max(...Array.from(E.abs(E.sub(a, b)).data))).to.be.greaterThan(1e-3);
+    expect(ruleFromSpec({ rule: 'Epsilon', epsilon: 0.5, signed: false }).settings.signed).to.equal(false);
+    expect(() => ruleFromSpec({ rule: 'Epsilon', signed: 'no' })).to.throw(RuleConfigError, /signed/);
+  });
+
+  it('attnlrp and cp_lrp assign a rule to every op that changes relevance (no op falls back to its gradient)', () => {
+    const model = randomised(buildFromSpec(vitSpec({ depth: 2, global_pool: 'avg' }), { dtype: 'float64' }), 5);
+    const rec = recordForward(model as never, E.randn([2, 3, 8, 8], { dtype: 'float64', rng: new E.Rng(6) }).requireGrad());
+    const plain = new Set(['op:reshape', 'op:permute', 'op:slice', 'op:expand', 'op:concat', 'op:where']);
+    for (const comp of [attnLrp(), cpLrp(), compositeFromSpec({ name: 'attnlrp', args: { add_epsilon: 0 } })]) {
+      const assigned = comp.assign(rec.recording);
+      const bare = rec.recording.layers.filter((l) => !assigned.has(l) && !plain.has(l.kind)).map((l) => l.name);
+      expect(bare, comp.name).to.deep.equal([]);
+    }
+    expect(() => compositeFromSpec({ name: 'attnlrp', args: { matmul_epsilon: -1 } })).to.throw(/matmul_epsilon/);
+    expect(() => compositeFromSpec({ name: 'cp_lrp', args: { matmul_epsilon: 1e-8 } })).to.throw(/matmul_epsilon/);
+  });
+
+  it('a torchvision layout is named as such when given to a timm ViT', () => {
+    const model = buildFromSpec(vitSpec()) as VisionTransformer;
+    const tv = new Map([['class_token', E.zeros([1, 1, 8])], ['conv_proj.weight', E.zeros([8, 3, 4, 4])]]);
+    expect(() => model.loadStateDict(tv)).to.throw(StateDictError, /torchvision/);
+  });
+});
