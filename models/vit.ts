@@ -9,8 +9,9 @@ import {
   Tensor, ShapeError, add, causalMask, concat, expand, matmul, mean, mul, permute, reshape, slice, softmax, transpose,
   where, flatten, zeros,
 } from '../engine/index.js';
-import { Module, Sequential, Linear, Conv2d, LayerNorm, GELU, Identity, StateDictError, type LayerInit, type LoadResult, type StateDictLike } from '../nn/index.js';
+import { Module, Sequential, Linear, Conv2d, LayerNorm, GELU, Identity, StateDictError, type WeightInit as LayerInit, type LoadResult, type StateDictLike } from '../nn/index.js';
 import { ArgumentError } from '../engine/errors.js';
+import { fromTorchvisionVit, isTorchvisionVitLayout } from './vit-torchvision.js';
 
 export interface BlockOptions extends LayerInit {
   dim: number;
@@ -140,8 +141,6 @@ const TIMM_SIZES: Record<number, string> = { 192: 'ViT-Tiny (vit_tiny, 3 heads)'
 
 /** What a timm ViT state dict's shapes say about the model it came from. */
 export function describeVitStateDict(dict: ReadonlyMap<string, Tensor>): string {
-  const torchvision = dict.has('class_token') || dict.has('conv_proj.weight');
-  if (torchvision) return "torchvision's VisionTransformer layout (class_token, conv_proj, encoder.layers...), not timm's";
   const pw = dict.get('patch_embed.proj.weight');
   const pos = dict.get('pos_embed');
   const depth = new Set([...dict.keys()].filter((k) => k.startsWith('blocks.')).map((k) => k.split('.')[1])).size;
@@ -190,16 +189,20 @@ export class VisionTransformer extends Module {
   }
   /** As Module's, but a state dict of another ViT size names its first mismatching tensor and the size it looks like. */
   override loadStateDict(dict: StateDictLike, opts: { strict?: boolean } = {}): LoadResult {
-    const given = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    let given: Map<string, Tensor> = dict instanceof Map ? dict : new Map(Object.entries(dict));
+    // torchvision's layout (vit_b_16, ...) is the same network under other names.
+    const torchvision = isTorchvisionVitLayout(given.keys());
+    if (torchvision) given = fromTorchvisionVit(given);
+    const layout = torchvision ? " (renamed from torchvision's layout)" : '';
     for (const [name, own] of this.namedParameters()) {
       const t = given.get(name);
       if (t === undefined && !(opts.strict ?? true)) continue;
       const same = t !== undefined && t.ndim === own.ndim && t.shape.every((d, i) => d === own.shape[i]);
       if (same) continue;
       const what = t === undefined ? 'is missing' : `is [${t.shape.join(', ')}], this model's is [${own.shape.join(', ')}]`;
-      throw new StateDictError(`VisionTransformer.loadStateDict: '${name}' ${what}; the state dict looks like ${describeVitStateDict(given)}, this model is ${describeVitStateDict(new Map(this.namedParameters()))}`, t === undefined ? [name] : [], [], t === undefined ? [] : [name]);
+      throw new StateDictError(`VisionTransformer.loadStateDict: '${name}'${layout} ${what}; the state dict looks like ${describeVitStateDict(given)}, this model is ${describeVitStateDict(new Map(this.namedParameters()))}`, t === undefined ? [name] : [], [], t === undefined ? [] : [name]);
     }
-    return super.loadStateDict(dict, opts);
+    return super.loadStateDict(given, opts);
   }
 
   override forward(x: Tensor): Tensor {
@@ -223,6 +226,11 @@ export class VisionTransformer extends Module {
     if (this.globalPool === 'token') return this.head.call(token(this.norm.call(t), 0));
     return this.head.call(this.fcNorm.call(mean(slice(t, [null, [1]]), [1])));
   }
+}
+
+/** torchvision's `vit_b_16` (224 x 224, patch 16, width 768, 12 blocks of 12 heads): loads timm's or torchvision's state dict. */
+export function vit_b_16(o: LayerInit & { numClasses?: number } = {}): VisionTransformer {
+  return new VisionTransformer({ ...o, imgSize: [224, 224], patchSize: 16, embedDim: 768, depth: 12, numHeads: 12, mlpRatio: 4, qkvBias: true, numClasses: o.numClasses ?? 1000, layerNormEps: 1e-6 });
 }
 
 export interface TransformerOptions extends LayerInit {

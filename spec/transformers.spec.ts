@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../engine/index.js';
 import { ArgumentError, ShapeMismatchError } from '../engine/index.js';
 import { StateDictError, type Module } from '../nn/index.js';
-import { buildFromSpec, ModelSpecError, VisionTransformer } from '../models/index.js';
+import { buildFromSpec, ModelSpecError, vit_b_16 } from '../models/index.js';
 import { loadCase } from '../conformance/case.js';
 import { attnLrp, cpLrp, compositeFromSpec } from '../composites/index.js';
 import { epsilonRule, ruleFromSpec, RuleConfigError } from '../rules/index.js';
@@ -83,9 +83,43 @@ describe('transformers', () => {
     expect(() => compositeFromSpec({ name: 'cp_lrp', args: { matmul_epsilon: 1e-8 } })).to.throw(/matmul_epsilon/);
   });
 
-  it('a torchvision layout is named as such when given to a timm ViT', () => {
-    const model = buildFromSpec(vitSpec()) as VisionTransformer;
-    const tv = new Map([['class_token', E.zeros([1, 1, 8])], ['conv_proj.weight', E.zeros([8, 3, 4, 4])]]);
-    expect(() => model.loadStateDict(tv)).to.throw(StateDictError, /torchvision/);
+  it("a timm ViT loads torchvision's layout (renamed back from timm's names, same outputs)", () => {
+    const src = randomised(buildFromSpec(vitSpec({ depth: 2 }), { dtype: 'float64' }), 7);
+    // The renaming written out independently of models/vit-torchvision.ts.
+    const toTorchvision = (n: string): string => {
+      const b = /^blocks\.(\d+)\.(.+)$/.exec(n);
+      if (b) {
+        const local: Record<string, string> = { 'norm1.weight': 'ln_1.weight', 'norm1.bias': 'ln_1.bias', 'attn.qkv.weight': 'self_attention.in_proj_weight', 'attn.qkv.bias': 'self_attention.in_proj_bias', 'attn.proj.weight': 'self_attention.out_proj.weight', 'attn.proj.bias': 'self_attention.out_proj.bias', 'norm2.weight': 'ln_2.weight', 'norm2.bias': 'ln_2.bias', 'mlp.fc1.weight': 'mlp.0.weight', 'mlp.fc1.bias': 'mlp.0.bias', 'mlp.fc2.weight': 'mlp.3.weight', 'mlp.fc2.bias': 'mlp.3.bias' };
+        return `encoder.layers.encoder_layer_${b[1]}.${local[b[2]!]}`;
+      }
+      const top: Record<string, string> = { cls_token: 'class_token', pos_embed: 'encoder.pos_embedding', 'patch_embed.proj.weight': 'conv_proj.weight', 'patch_embed.proj.bias': 'conv_proj.bias', 'norm.weight': 'encoder.ln.weight', 'norm.bias': 'encoder.ln.bias', 'head.weight': 'heads.head.weight', 'head.bias': 'heads.head.bias' };
+      return top[n]!;
+    };
+    const tv = new Map(src.namedParameters().map(([n, p]) => [toTorchvision(n), p.detach()] as const));
+    const dst = buildFromSpec(vitSpec({ depth: 2 }), { dtype: 'float64' });
+    dst.loadStateDict(tv);
+    dst.eval();
+    const x = E.randn([2, 3, 8, 8], { dtype: 'float64', rng: new E.Rng(8) });
+    expect(Array.from(dst.call(x).data)).to.deep.equal(Array.from(src.call(x).data));
+    tv.set('class_token', E.zeros([1, 1, 12], { dtype: 'float64' }));
+    expect(() => dst.loadStateDict(tv)).to.throw(StateDictError, /'cls_token' \(renamed from torchvision's layout\) is \[1, 1, 12\]/);
+  });
+
+  it("vit_b_16 loads a state dict of torchvision's 152 names and shapes (../shared/data)", function () {
+    const file = join(import.meta.dirname, '..', '..', 'shared', 'data', 'torchvision-vit_b_16-state-dict-shapes.json');
+    if (!existsSync(file)) this.skip();
+    const shapes = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number[]>;
+    expect(Object.keys(shapes)).to.have.length(152);
+    const zero = (s: readonly number[]) => E.zeros(s);
+    const model = vit_b_16({ weightInit: zero, biasInit: zero });
+    const dict = new Map(Object.entries(shapes).map(([n, s], i) => [n, E.full(s, i + 1)] as const));
+    expect(model.loadStateDict(dict)).to.deep.equal({ missingKeys: [], unexpectedKeys: [] });
+    const named = new Map(model.namedParameters());
+    expect(named.size).to.equal(152);
+    // Each tensor landed under its timm name: the fill value says which torchvision tensor it was.
+    const order = Object.keys(shapes);
+    expect(named.get('blocks.11.attn.qkv.weight')!.data[0]).to.equal(order.indexOf('encoder.layers.encoder_layer_11.self_attention.in_proj_weight') + 1);
+    expect(named.get('head.bias')!.data[0]).to.equal(order.indexOf('heads.head.bias') + 1);
+    expect(named.get('cls_token')!.data[0]).to.equal(order.indexOf('class_token') + 1);
   });
 });
