@@ -9,6 +9,7 @@ import { loadCase } from '../conformance/case.js';
 import { attnLrp, cpLrp, compositeFromSpec } from '../composites/index.js';
 import { epsilonRule, ruleFromSpec, RuleConfigError } from '../rules/index.js';
 import { recordForward } from '../attribution/index.js';
+import { ledgerByBlock, relevanceLedger } from '../diagnostics/index.js';
 
 const LXT = join(import.meta.dirname, 'fixtures', 'lxt');
 
@@ -81,6 +82,21 @@ describe('transformers', () => {
     }
     expect(() => compositeFromSpec({ name: 'attnlrp', args: { matmul_epsilon: -1 } })).to.throw(/matmul_epsilon/);
     expect(() => compositeFromSpec({ name: 'cp_lrp', args: { matmul_epsilon: 1e-8 } })).to.throw(/matmul_epsilon/);
+  });
+
+  it('the relevance ledger sums per block; functional ops carry the module that ran them', () => {
+    const model = randomised(buildFromSpec(vitSpec({ depth: 2 }), { dtype: 'float64' }), 9);
+    const rec = recordForward(model as never, E.randn([2, 3, 8, 8], { dtype: 'float64', rng: new E.Rng(10) }).requireGrad());
+    const qk = rec.recording.layers.filter((l) => l.kind === 'op:matmul').map((l) => l.scope);
+    expect(qk).to.deep.equal(['blocks.0.attn', 'blocks.0.attn', 'blocks.1.attn', 'blocks.1.attn']);
+    const ledger = relevanceLedger(rec, E.mul(rec.output.detach(), E.onesLike(rec.output)), attnLrp());
+    const blocks = ledgerByBlock(ledger, rec.recording);
+    expect(blocks.map((b) => b.block)).to.deep.equal(['patch_embed', '(root)', 'blocks.0', 'blocks.1', 'norm', 'head']);
+    const sum = blocks.reduce((a, b) => a + b.absorbed, 0);
+    expect(sum).to.be.closeTo(ledger.totals.absorbed, 1e-12 * Math.max(1, Math.abs(ledger.totals.absorbed)));
+    const b0 = ledger.rows.filter((r) => r.key.startsWith('blocks.0.')).reduce((a, r) => a + r.absorbed, 0);
+    expect(blocks.find((b) => b.block === 'blocks.0')!.layers).to.be.greaterThan(ledger.rows.filter((r) => r.key.startsWith('blocks.0.')).length);
+    expect(Math.abs(blocks.find((b) => b.block === 'blocks.0')!.absorbed - b0)).to.be.greaterThan(0);
   });
 
   it("a timm ViT loads torchvision's layout (renamed back from timm's names, same outputs)", () => {
