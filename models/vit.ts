@@ -32,13 +32,14 @@ export class Attention extends Module {
   readonly qkv: Linear;
   readonly proj: Linear;
   readonly headDim: number;
+  readonly causal: boolean;
   constructor(
     readonly dim: number,
     readonly numHeads: number,
     opts: LayerInit & { qkvBias?: boolean; causal?: boolean } = {},
-    readonly causal = opts.causal ?? false,
   ) {
     super();
+    this.causal = opts.causal ?? false;
     checkHeads(dim, numHeads);
     this.headDim = dim / numHeads;
     this.qkv = this.registerModule('qkv', new Linear(dim, 3 * dim, { ...opts, bias: opts.qkvBias ?? true }));
@@ -87,7 +88,7 @@ export class Block extends Module {
     super();
     const eps = o.layerNormEps ?? 1e-6;
     this.norm1 = this.registerModule('norm1', new LayerNorm(o.dim, eps, o));
-    this.attn = this.registerModule('attn', new Attention(o.dim, o.numHeads, { ...o, qkvBias: o.qkvBias }, o.causal ?? false));
+    this.attn = this.registerModule('attn', new Attention(o.dim, o.numHeads, o));
     this.norm2 = this.registerModule('norm2', new LayerNorm(o.dim, eps, o));
     this.mlp = this.registerModule('mlp', new Mlp(o.dim, Math.floor(o.dim * (o.mlpRatio ?? 4)), o));
   }
