@@ -9,7 +9,7 @@ import { loadCase } from '../conformance/case.js';
 import { attnLrp, cpLrp, compositeFromSpec } from '../composites/index.js';
 import { epsilonRule, ruleFromSpec, RuleConfigError } from '../rules/index.js';
 import { recordForward } from '../attribution/index.js';
-import { ledgerByBlock, relevanceLedger } from '../diagnostics/index.js';
+import { ledgerByBlock, ledgerByHead, relevanceLedger, traceExplanation } from '../diagnostics/index.js';
 
 const LXT = join(import.meta.dirname, 'fixtures', 'lxt');
 
@@ -97,6 +97,24 @@ describe('transformers', () => {
     const b0 = ledger.rows.filter((r) => r.key.startsWith('blocks.0.')).reduce((a, r) => a + r.absorbed, 0);
     expect(blocks.find((b) => b.block === 'blocks.0')!.layers).to.be.greaterThan(ledger.rows.filter((r) => r.key.startsWith('blocks.0.')).length);
     expect(Math.abs(blocks.find((b) => b.block === 'blocks.0')!.absorbed - b0)).to.be.greaterThan(0);
+  });
+
+  it('a ledger row per attention head: what reaches each head and how it splits between values and weights', () => {
+    const model = randomised(buildFromSpec(vitSpec({ depth: 2 }), { dtype: 'float64' }), 12);
+    const rec = recordForward(model as never, E.randn([2, 3, 8, 8], { dtype: 'float64', rng: new E.Rng(13) }).requireGrad());
+    const seed = E.mul(rec.output.detach(), E.onesLike(rec.output));
+    const heads = ledgerByHead(traceExplanation(rec, seed, attnLrp()));
+    expect(heads.map((h) => `${h.scope}/${h.head}`)).to.deep.equal(['blocks.0.attn/0', 'blocks.0.attn/1', 'blocks.1.attn/0', 'blocks.1.attn/1']);
+    // The uniform rule gives both factors the same total, sum(C * R / (2C + eps)), half of what arrives up to the stabiliser.
+    for (const h of heads) {
+      expect(h.toValues + h.toWeights + h.absorbed).to.be.closeTo(h.arriving, 1e-12);
+      expect(h.toValues).to.be.closeTo(h.toWeights, 1e-10 * Math.abs(h.arriving));
+      expect(h.toValues).to.be.closeTo(h.arriving / 2, 1e-3 * Math.abs(h.arriving));
+      expect(Math.abs(h.arriving)).to.be.greaterThan(0);
+    }
+    const cp = ledgerByHead(traceExplanation(rec, seed, cpLrp()));
+    for (const h of cp) expect(h.toWeights).to.equal(0);
+    expect(cp.some((h) => Math.abs(h.toValues) > 0)).to.equal(true);
   });
 
   it("a timm ViT loads torchvision's layout (renamed back from timm's names, same outputs)", () => {
