@@ -7,11 +7,11 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor, LayerRecord } from '../engine/index.js';
-import { resnet18, vgg16 } from '../models/index.js';
+import { resnet18, vgg16, VisionTransformer } from '../models/index.js';
 import { Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, type Module } from '../nn/index.js';
 import { canonize, resnetCanonizer } from '../canonizers/index.js';
 import type { Composite } from '../composites/index.js';
-import { epsilonPlusFlat, epsilonGammaBox } from '../composites/index.js';
+import { epsilonPlusFlat, epsilonGammaBox, attnLrp } from '../composites/index.js';
 import { recordForward, oneHotSeed, type Forward } from '../attribution/index.js';
 import { runKernelBench, type KernelBenchResult } from './kernels.js';
 import { pixelFlipping } from '../evaluation/index.js';
@@ -293,6 +293,16 @@ export const WORKLOADS: readonly Workload[] = [
       const model = prepModel(vgg16({ rng: new E.Rng(16) }), ctx);
       const x = E.randn([1, 3, 224, 224], { ...f32, rng: new E.Rng(224) });
       return lrpPrepared(model, x, epsilonGammaBox({ low: -3, high: 3 }));
+    },
+  },
+  {
+    name: 'vit-tiny-lrp',
+    description: 'ViT-Tiny/16 (width 192, 12 blocks of 3 heads) attnlrp: forward record + attribute, 1x3x224x224',
+    ...SUB_SECOND_RUNS,
+    setup(ctx) {
+      const model = prepModel(new VisionTransformer({ imgSize: [224, 224], patchSize: 16, embedDim: 192, depth: 12, numHeads: 3, mlpRatio: 4, numClasses: 1000, rng: new E.Rng(192) }), ctx);
+      const x = E.randn([1, 3, 224, 224], { ...f32, rng: new E.Rng(224) });
+      return lrpPrepared(model, x, attnLrp());
     },
   },
   {

@@ -11,7 +11,7 @@ export { LrpTapeError, ArgumentError, DataError, ShapeMismatchError, FileIoError
 export { Tensor, ShapeError, DTypeError, sizeOf, shapeStr, type DType, type Shape, type Storage } from './tensor.js';
 export { grad, backward, noGrad, withGradMode, isGradEnabled, apply, Node, AutogradError } from './autograd.js';
 export type { OpDef, VjpContext, GradOptions, RuleResolver, LayerBackward } from './autograd.js';
-export { record, runLayer, withoutOpLayers, currentRecording, Recording, type LayerRecord, type LayerSpec } from './recording.js';
+export { record, runLayer, withoutOpLayers, inModuleScope, currentRecording, Recording, type LayerRecord, type LayerSpec } from './recording.js';
 export { Rng, manualSeed, defaultRng } from './random.js';
 export * from './ops/index.js';
 export * from './gradcheck.js';

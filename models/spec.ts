@@ -11,6 +11,7 @@ import {
 } from '../nn/index.js';
 import { ResNet, type BlockType } from './resnet.js';
 import { VGG, type VGGConfig } from './vgg.js';
+import { VisionTransformer, Transformer } from './vit.js';
 import { DataError, safeName } from '../engine/errors.js';
 
 export type ModelSpec = { type: string; [key: string]: unknown };
@@ -136,6 +137,52 @@ const LEAVES: Record<string, (c: Ctx, o: LayerInit) => Module> = {
     });
   },
 };
+
+function geluOnly(c: Ctx): void {
+  if (c.has('act_layer') && c.spec.act_layer !== 'GELU') c.fail(`act_layer '${String(c.spec.act_layer)}' is not supported (only "GELU", exact)`);
+}
+
+const TRANSFORMERS: Record<string, (c: Ctx, o: LayerInit) => Module> = {
+  VisionTransformer: (c, o) => {
+    geluOnly(c);
+    if (c.has('class_token') && c.spec.class_token !== true) c.fail(`only class_token: true is supported`);
+    if (c.has('causal') && c.spec.causal !== false) c.fail(`a VisionTransformer takes no causal mask (its class token attends to every patch); 'causal' must be false or absent`);
+    const pool = c.spec.global_pool ?? 'token';
+    if (pool !== 'token' && pool !== 'avg') c.fail(`'global_pool' must be "token" or "avg", got ${JSON.stringify(pool)}`);
+    return new VisionTransformer({
+      ...o,
+      imgSize: c.pair('img_size'),
+      patchSize: c.int('patch_size'),
+      inChans: c.int('in_chans', 3),
+      embedDim: c.int('embed_dim'),
+      depth: c.int('depth'),
+      numHeads: c.int('num_heads'),
+      mlpRatio: c.num('mlp_ratio', 4),
+      qkvBias: c.bool('qkv_bias', true),
+      numClasses: c.int('num_classes'),
+      globalPool: pool as 'token' | 'avg',
+      layerNormEps: c.num('layer_norm_eps', 1e-6),
+    });
+  },
+  Transformer: (c, o) => {
+    geluOnly(c);
+    const pool = c.spec.pool ?? 'last';
+    if (pool !== 'last' && pool !== 'mean') c.fail(`'pool' must be "last" or "mean", got ${JSON.stringify(pool)}`);
+    return new Transformer({
+      ...o,
+      embedDim: c.int('embed_dim'),
+      depth: c.int('depth'),
+      numHeads: c.int('num_heads'),
+      mlpRatio: c.num('mlp_ratio', 4),
+      qkvBias: c.bool('qkv_bias', true),
+      numClasses: c.int('num_classes'),
+      pool: pool as 'last' | 'mean',
+      causal: c.bool('causal', false),
+      layerNormEps: c.num('layer_norm_eps', 1e-6),
+    });
+  },
+};
+Object.assign(LEAVES, TRANSFORMERS);
 
 function bnArgs(c: Ctx): { eps: number; momentum: number | null; affine: boolean } {
   const momentum = c.spec.momentum === null ? null : c.num('momentum', 0.1);
