@@ -9,5 +9,6 @@ export * as attribution from './attribution/index.js';
 export * as diagnostics from './diagnostics/index.js';
 export * as image from './image/index.js';
 export * as conformance from './conformance/index.js';
+export * as evaluation from './evaluation/index.js';
 /** `await ready()` before the first computation in a browser: the fast kernels compile asynchronously there. */
 export { ready, kernelStatus, type KernelStatus } from './engine/index.js';

@@ -2,7 +2,7 @@ import * as E from '../engine/index.js';
 import type { LayerRecord, Recording, Tensor } from '../engine/index.js';
 import type { Composite, RuleAssignment } from '../composites/index.js';
 import type { Rule } from '../rules/index.js';
-import { ArgumentError } from '../engine/errors.js';
+import { ArgumentError, safeName } from '../engine/errors.js';
 
 /** A model is anything with `call(x)` (every nn Module) or a plain forward function. */
 export type Forward = ((x: Tensor) => Tensor) | { call(x: Tensor): Tensor };
@@ -11,8 +11,8 @@ export type Seed = Tensor | ((output: Tensor) => Tensor);
 
 export class ExplainError extends ArgumentError {
   override name = 'ExplainError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'ERR_EXPLAIN', options);
+  constructor(message: string, code = 'ERR_EXPLAIN', options?: { cause?: unknown }) {
+    super(message, code, options);
   }
 }
 
@@ -61,11 +61,38 @@ export interface Attribution {
  * as it, its output or a recorded relevance is referenced: do not keep one across training steps.
  */
 export class RecordedForward {
+  /** Each parameter the recorded layers used, with its in-place write count at recording time. */
+  private readonly paramVersions: [string, Tensor, number][] = [];
+
   constructor(
     readonly input: Tensor,
     readonly output: Tensor,
     readonly recording: Recording,
-  ) {}
+    /** The model's own parameters (a canonized layer's merged weights are derived from them). */
+    modelParams: readonly [string, Tensor][] = [],
+  ) {
+    // With the check: a write made before this forward must count as before, not after it.
+    const seen = new Set<Tensor>();
+    const add = (name: string, p: Tensor): void => {
+      if (seen.has(p)) return;
+      seen.add(p);
+      this.paramVersions.push([name, p, E.paramVersion(p)]);
+    };
+    for (const [name, p] of modelParams) add(name, p);
+    for (const layer of recording.layers) for (const [name, p] of Object.entries(layer.params)) if (p) add(`${layer.name}.${name}`, p);
+  }
+
+  /** A recording holds the parameter values of its forward: after an in-place write its backward would mix old and new weights. */
+  private checkParamsUnchanged(): void {
+    for (const [name, p, version] of this.paramVersions) {
+      if (E.paramVersion(p) !== version) {
+        throw new ExplainError(
+          `parameter '${safeName(name, 120)}' was modified in place (an optimizer step or a direct write) after this forward was recorded; record the forward again (as PyTorch refuses a backward through a tensor modified in place after it was saved)`,
+          'ERR_STALE_RECORDING',
+        );
+      }
+    }
+  }
 
   seedFor(seed: Seed): Tensor {
     const s = typeof seed === 'function' ? seed(this.output) : seed;
@@ -77,6 +104,7 @@ export class RecordedForward {
   }
 
   attribute(seed: Seed, opts: AttributeOptions = {}): Attribution {
+    this.checkParamsUnchanged();
     const assignment: RuleAssignment = opts.composite ? opts.composite.assign(this.recording) : new Map();
     const paramRelevance = opts.paramRelevance ? new Map<string, Tensor>() : undefined;
     const ctx = { paramRelevance };
@@ -115,7 +143,14 @@ export function recordForward(model: Forward, input: Tensor): RecordedForward {
   const { recording, result } = E.withGradMode(true, () => E.record(() => runForward(model, x)));
   if (!(result instanceof E.Tensor)) throw new ExplainError('the model must return a single tensor');
   recording.outputs = [result];
-  return new RecordedForward(x, result, recording);
+  return new RecordedForward(x, result, recording, namedParamsOf(model));
+}
+
+/** `model`'s named parameters when it is a Module or a canonized view of one; none for a plain function. */
+function namedParamsOf(model: Forward): [string, Tensor][] {
+  const m = typeof model === 'function' ? null : 'model' in model && model.model instanceof Object ? (model.model as object) : model;
+  const named = m && 'namedParameters' in m && typeof m.namedParameters === 'function' ? (m.namedParameters as () => Iterable<[string, Tensor]>)() : [];
+  return [...named];
 }
 
 /** One-hot rows for class targets, shaped like `output` ([N, classes]). */

@@ -1,4 +1,5 @@
 import { CanonizerError, type Canonizer } from './core.js';
+import { safeName } from '../engine/errors.js';
 import { sequentialMergeBatchNorm } from './batchnorm.js';
 import { resnetCanonizer, residualSumCanonizer } from './resnet.js';
 
@@ -17,7 +18,8 @@ export function describeCanonizers(): { name: string; doc: string }[] {
 /** A canonizer by name, or the canonizer itself. */
 export function canonizerFrom(c: string | Canonizer): Canonizer {
   if (typeof c !== 'string') return c;
-  const k = known[c];
-  if (!k) throw new CanonizerError(`unknown canonizer '${c}' (known: ${canonizerNames.join(', ')})`);
+  // Own names only: 'constructor' or 'toString' are not canonizers.
+  const k = Object.hasOwn(known, c) ? known[c] : undefined;
+  if (!k) throw new CanonizerError(`unknown canonizer '${safeName(c, 60)}' (known: ${canonizerNames.join(', ')})`);
   return k.make();
 }

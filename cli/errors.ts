@@ -41,8 +41,6 @@ export function errorCategory(e: unknown): ErrorCategory {
   if (e instanceof LrpTapeError) return e.category;
   // Node's file-system errors (ENOENT, EACCES, EISDIR, ...).
   if (isErrno(e)) return 'io';
-  // pngjs' decoder errors are wrapped in image/png.ts's PngError, bad file content.
-  if (e instanceof Error && e.name === 'PngError') return 'data';
   return 'internal';
 }
 

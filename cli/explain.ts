@@ -4,11 +4,11 @@
  * typed errors) with a message naming the problem; see cli/errors.ts.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { parseSafetensors, SafetensorsError, type RawTensor } from '../engine/safetensors.js';
-import { decodePng, writePng, writeSafetensorsFile } from '../node/index.js';
+import { checkOutputPath, decodePng, UnsafeOutputError, writePng, writeSafetensorsFile } from '../node/index.js';
 import { loadSafetensorsStateDict, rawToTensor, StateDictError, tensorToRaw, type Module } from '../nn/index.js';
 import * as M from '../models/index.js';
 import { compositeFromSpec, compositeNames, type Composite } from '../composites/index.js';
@@ -291,12 +291,19 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   const composite: Composite | null = plain ? null : compositeFromSpec({ name: o.composite, args, canonizers: o.canonizer });
   const canonizers = o.canonizer.map((n) => canonizerFrom(n));
   if (o.out && !/\.png$/i.test(o.out)) throw new CliError(`--out '${o.out}' must name a .png file`);
-  // Output folders must exist before the (possibly long) work starts.
+  // Output paths are checked (node/output-path.ts) before the (possibly long) work starts, and again at the write.
+  const inputs = [o.input, o.weights, existsSync(o.model) ? o.model : undefined];
   for (const [flag, path] of [['--out', o.out], ['--relevance', o.relevance]] as const) {
-    if (!path) continue;
-    const dir = dirname(resolve(path));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`cannot write ${flag} '${path}': folder '${dir}' does not exist`, 'io');
+    if (path === undefined) continue;
+    if (path === '') throw new CliError(`${flag} needs a file name, got ''`);
+    try {
+      checkOutputPath(path, { inputs, requireFolder: true });
+    } catch (e) {
+      if (e instanceof UnsafeOutputError) throw new CliError(`cannot write ${flag} '${path}': ${e.reason}`, 'io');
+      throw e;
+    }
   }
+  if (o.out !== undefined && o.relevance !== undefined && resolve(o.out) === resolve(o.relevance)) throw new CliError(`--out and --relevance name the same file '${o.out}'`);
 
   const { model, description: modelDesc } = loadModel(o);
   const input = loadInput(o);
@@ -364,7 +371,7 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
     for (let i = 0; i < N; i++) {
       imgs.push(heatmap({ data: relevance.data.subarray(i * per, (i + 1) * per), shape: [C, H, W] }, { cmap: o.cmap, level }));
     }
-    writePng(o.out, imgs.length === 1 ? imgs[0]! : grid(imgs, { padding: 2 }));
+    writePng(o.out, imgs.length === 1 ? imgs[0]! : grid(imgs, { padding: 2 }), { inputs });
     written.push(o.out);
   }
   if (o.relevance) {
@@ -377,7 +384,7 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
       attributor: o.attributor,
       target: JSON.stringify(targets),
       attr_output: o.timesOutput ? 'output_times_onehot' : 'onehot',
-    });
+    }, { inputs });
     written.push(o.relevance);
   }
 

@@ -12,6 +12,7 @@ import { ATTRIBUTORS, BUILDER_NAMES } from './names.js';
 import { CliError, EXIT_USAGE, reportError } from './errors.js';
 import { progressBars } from './progress.js';
 import type { ExplainOptions } from './explain.js';
+import type { EvaluateCliOptions } from './evaluate.js';
 
 // Command implementations load on use, so `--help` and usage errors answer without loading the engine.
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -153,6 +154,7 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
           if (!ok(v)) throw new CliError(`--${k} must be ${what}, got '${String(o[k])}'`);
           return v;
         };
+        if (o.out === '') throw new CliError("--out needs a folder name, got ''");
         const progress = progressBars(o.progress as boolean);
         const m = runDemo({
           composite: o.composite as string,
@@ -179,6 +181,27 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
         out(`total ${m.timings.totalSeconds.toFixed(1)} s`);
         out(`report: ${m.files.report}`);
         out(`metrics: ${m.files.metrics}`);
+      }),
+    );
+
+  program
+    .command('evaluate')
+    .description("faithfulness metrics and sanity checks of attribution methods on the demo's plain and guided models (trained once, cached)")
+    .option('--json', 'print one JSON object: {"models": {"plain": {"<method>": {"<metric>": {"mean", "low", "high"}}}, "guided": ...}}')
+    .option('--methods <list>', 'comma-separated methods: composite presets, gradient, gradient_x_input, random, smoothgrad, integrated_gradients, occlusion', 'epsilon_plus_flat,gradient,random')
+    .option('--metrics <list>', 'comma-separated metrics (see docs/EVALUATION.md)', 'pixel_flipping_morf_auc,pixel_flipping_lerf_auc,pixel_flipping_gap,relevance_mass_accuracy,randomisation_spearman_last,sparseness')
+    .option('--images <n>', 'use the first n test images (default: all)')
+    .option('--test-set <name>', "'consistent' (patch colour = class, as in training) or 'randomised'", 'consistent')
+    .option('--patch <n>', 'pixel flipping: side of the square patches replaced together', '1')
+    .option('--steps <n>', 'pixel flipping: steps from the intact to the fully replaced image', '20')
+    .option('--baseline <name>', 'pixel flipping: zero, mean, blur or uniform', 'zero')
+    .option('--cache <dir>', "where the demo's trained models are kept (trained on first use)", '.lrp-tape-cache/demo')
+    .option('--html <file.html>', 'also write an HTML report with the perturbation curves (SVG)')
+    .option('--no-progress', 'no progress bar (bars are shown only on a terminal, never under CI)')
+    .action((opts: EvaluateCliOptions) =>
+      guard('evaluate', async () => {
+        const { evaluateCommand } = await import('./evaluate.js');
+        evaluateCommand(opts, { stdout: out, stderr: err, progress: progressBars(opts.progress) });
       }),
     );
 

@@ -1,6 +1,7 @@
 import { ruleFromSpec, RuleConfigError } from '../rules/index.js';
 import { MapComposite, type Composite, type LayerMap } from './core.js';
 import * as P from './presets.js';
+import * as T from './transformer.js';
 import { ArgumentError, safeName } from '../engine/errors.js';
 import { boundArg, knownKeys, numberArg, showValue, stabilizerArg, zeroParamsArg } from '../rules/args.js';
 
@@ -29,10 +30,32 @@ const presets: Record<string, { make: (a: Args, canonizers: readonly unknown[]) 
   deconvnet: { keys: [], make: (a, c) => P.deconvnet({ ...common(a), canonizers: c }), doc: 'DeconvNet ReLUs' },
   guided_backprop: { keys: [], make: (a, c) => P.guidedBackprop({ ...common(a), canonizers: c }), doc: 'guided backprop ReLUs' },
   excitation_backprop: { keys: ['stabilizer', 'zero_params'], make: (a, c) => P.excitationBackprop({ ...common(a), canonizers: c }), doc: 'ZPlus on linear layers, Norm on sums and average pools' },
+  attnlrp: {
+    keys: ['linear_epsilon', 'conv_epsilon', 'layer_norm_epsilon', 'add_epsilon', 'matmul_epsilon', 'mean_epsilon'],
+    make: (a, c) => T.attnLrp({ ...transformerArgs(a), matmulEpsilon: a.matmul_epsilon as number | undefined, canonizers: c }),
+    doc: 'AttnLRP (LXT): uniform rule on q k^T and A v, softmax and LayerNorm rules, sign-less epsilon elsewhere',
+  },
+  cp_lrp: {
+    keys: ['linear_epsilon', 'conv_epsilon', 'layer_norm_epsilon', 'add_epsilon', 'value_epsilon', 'mean_epsilon'],
+    make: (a, c) => T.cpLrp({ ...transformerArgs(a), valueEpsilon: a.value_epsilon as number | undefined, canonizers: c }),
+    doc: 'CP-LRP (LXT): attention weights constant, all relevance of A v to v; otherwise as attnlrp',
+  },
   beta_smooth: { keys: ['beta', 'beta_smooth'], make: (a, c) => P.betaSmooth({ beta: (a.beta ?? a.beta_smooth) as number | undefined, canonizers: c }), doc: 'ReLU gradients replaced by sigmoid(beta x)' },
 };
 
 let userMaps: Pick<P.PresetOptions, 'layerMap' | 'firstMap'> = {};
+
+function transformerArgs(a: Args): T.AttnLrpOptions {
+  const n = (k: string): number | undefined => a[k] as number | undefined;
+  return {
+    ...userMaps,
+    linearEpsilon: n('linear_epsilon'),
+    convEpsilon: n('conv_epsilon'),
+    layerNormEpsilon: n('layer_norm_epsilon'),
+    addEpsilon: n('add_epsilon'),
+    meanEpsilon: n('mean_epsilon'),
+  };
+}
 
 function common(a: Args): P.PresetOptions {
   return {
@@ -52,7 +75,7 @@ export function describeComposites(): { name: string; doc: string; keys: string[
   ];
 }
 
-const layerTypes = ['Dense', 'Convolution', 'Linear', 'Activation', 'AvgPool', 'BatchNorm', 'Sum', 'MaxPool'];
+const layerTypes = ['Dense', 'Convolution', 'Linear', 'Activation', 'AvgPool', 'BatchNorm', 'Sum', 'MaxPool', 'LayerNorm'];
 
 function mapFromSpec(entries: unknown, what: string): LayerMap {
   if (entries === undefined || entries === null) return [];
@@ -84,6 +107,7 @@ function checkCompositeArgs(name: string, args: Args, keys: readonly string[]): 
   if ('zero_params' in args) zeroParamsArg(owner, args.zero_params, configFail);
   if ('zeroParams' in args) zeroParamsArg(owner, args.zeroParams, configFail);
   if ('gamma' in args) numberArg(owner, 'gamma', args.gamma, { min: 0 }, configFail);
+  for (const key of Object.keys(args)) if (key.endsWith('_epsilon')) numberArg(owner, key, args[key], { min: 0 }, configFail);
   for (const key of ['beta', 'beta_smooth']) if (key in args) numberArg(owner, key, args[key], { min: 0, exclusive: true }, configFail);
   if (keys.includes('low')) {
     if (args.low === undefined || args.high === undefined) throw new CompositeConfigError(`${name} needs 'low' and 'high' (the input's value range)`);

@@ -15,6 +15,8 @@ export interface CaseSpec {
   attributor: { name: string; n_iter?: number; window?: number | number[]; stride?: number | number[] };
   attr_output?: string;
   egl?: boolean;
+  /** "constant": the EGL gradients hold the stored `attr_output` fixed instead of re-deriving it from the output. */
+  egl_seed?: string;
   param_relevance?: boolean;
 }
 

@@ -66,9 +66,11 @@ export function runCase(bytes: Uint8Array | (() => Uint8Array), path: string): C
     const view: Forward = canonizers.length ? canonize(model, canonizers) : model;
     const composite: Composite | null = c.spec.composite ? compositeFromSpec(c.spec.composite as never) : null;
     const input = need(c, 'input');
-    // 'output_times_onehot' seeds depend on the output: as a function they stay differentiable (egl cases).
+    // 'output_times_onehot' seeds depend on the output: as a function they stay differentiable (egl
+    // cases), unless the case holds the seed fixed (`egl_seed: "constant"`, the LXT cases): then the stored one.
+    const constantSeed = c.spec.egl_seed === 'constant';
     const seed: Seed =
-      c.spec.attr_output === 'output_times_onehot' ? (out: Tensor) => E.mul(out, oneHotSeed(out, c.spec.target)) : need(c, 'attr_output');
+      c.spec.attr_output === 'output_times_onehot' && !constantSeed ? (out: Tensor) => E.mul(out, oneHotSeed(out, c.spec.target)) : need(c, 'attr_output');
     const attributor = c.spec.attributor?.name ?? 'gradient';
 
     if (attributor === 'gradient') {

@@ -35,6 +35,11 @@ export interface DataSet {
   y: Int32Array;
   /** The class whose colour the patch shows (equals y in consistent sets). */
   patchClass: Int32Array;
+  /**
+   * Per image, a [size, size] 0/1 plane of the shape's pixels (anti-aliased coverage > 0) grown
+   * by one pixel on every side, as the decoy mask is: the object an explanation should point at.
+   */
+  objectMask: Uint8Array;
   size: number;
 }
 
@@ -79,6 +84,7 @@ export function makeDataSet(n: number, rng: Rng, opts: DataOptions = {}): DataSe
   const data = new Float32Array(n * 3 * hw);
   const y = new Int32Array(n);
   const patchClass = new Int32Array(n);
+  const objectMask = new Uint8Array(n * hw);
   const keepOut = off + P + 1; // shapes stay clear of the patch region
   for (let i = 0; i < n; i++) {
     const cls = i % 3;
@@ -106,6 +112,9 @@ export function makeDataSet(n: number, rng: Rng, opts: DataOptions = {}): DataSe
       for (let px = x0; px <= x1; px++) {
         const a = coverage(cls, px - cx, py - cy, r, 0.5);
         if (a <= 0) continue;
+        for (let my = Math.max(0, py - 1); my <= Math.min(S - 1, py + 1); my++) {
+          for (let mx = Math.max(0, px - 1); mx <= Math.min(S - 1, px + 1); mx++) objectMask[i * hw + my * S + mx] = 1;
+        }
         for (let c = 0; c < 3; c++) data[base + c * hw + py * S + px] += a * col[c]!;
       }
     }
@@ -125,12 +134,14 @@ export function makeDataSet(n: number, rng: Rng, opts: DataOptions = {}): DataSe
   const sx = new Float32Array(data.length);
   const sy = new Int32Array(n);
   const sp = new Int32Array(n);
+  const sm = new Uint8Array(n * hw);
   order.forEach((src, dst) => {
+    sm.set(objectMask.subarray(src * hw, (src + 1) * hw), dst * hw);
     sx.set(data.subarray(src * 3 * hw, (src + 1) * 3 * hw), dst * 3 * hw);
     sy[dst] = y[src]!;
     sp[dst] = patchClass[src]!;
   });
-  return { x: new Tensor(sx, [n, 3, S, S]), y: sy, patchClass: sp, size: S };
+  return { x: new Tensor(sx, [n, 3, S, S]), y: sy, patchClass: sp, objectMask: sm, size: S };
 }
 
 /** Images `[start, end)` of a data set as a batch. */
@@ -153,4 +164,16 @@ export function gatherBatch(ds: DataSet, indices: ArrayLike<number>): { x: Tenso
     y[k] = ds.y[i]!;
   }
   return { x: new Tensor(x, [indices.length, 3, ds.size, ds.size]), y };
+}
+
+/**
+ * The demo's data sets for a seed, drawn exactly as `runDemo` draws them (one generator, forked per
+ * set in this order), so `lrp-tape evaluate` scores the demo's models on the demo's test sets.
+ */
+export function demoDataSets(seed: number, sizes: { trainSize: number; testSize: number }, dataOpts: DataOptions): { rng: Rng; train: DataSet; consistent: DataSet; randomised: DataSet } {
+  const rng = new Rng(seed);
+  const train = makeDataSet(sizes.trainSize, rng.fork(), { ...dataOpts, decoy: 'consistent' });
+  const consistent = makeDataSet(sizes.testSize, rng.fork(), { ...dataOpts, decoy: 'consistent' });
+  const randomised = makeDataSet(sizes.testSize, rng.fork(), { ...dataOpts, decoy: 'random' });
+  return { rng, train, consistent, randomised };
 }

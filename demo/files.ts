@@ -1,4 +1,5 @@
-import { writeBytesAtomic } from '../node/index.js';
+import { writeBytesAtomic, UnsafeOutputError } from '../node/index.js';
+import { FileIoError } from '../engine/errors.js';
 
 /** Writes `content` atomically (node/atomic-write.ts): readers never see a partial file. */
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {
@@ -6,6 +7,7 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
   try {
     writeBytesAtomic(path, bytes);
   } catch (err) {
-    throw new Error(`cannot write '${path}': ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const why = err instanceof UnsafeOutputError ? `refused: ${err.reason}` : err instanceof Error ? err.message : String(err);
+    throw new FileIoError(`cannot write '${path}': ${why}`, 'ERR_IO', { cause: err });
   }
 }

@@ -10,7 +10,7 @@ import * as E from '../engine/index.js';
 import { compositeFromSpec, type Composite } from '../composites/index.js';
 import { tensorToRaw } from '../nn/index.js';
 import { writeSafetensorsFile, writeStateDictFile } from '../node/index.js';
-import { CLASS_NAMES, batchOf, decoyMask, makeDataSet, type DataSet } from './data.js';
+import { CLASS_NAMES, batchOf, decoyMask, demoDataSets, type DataSet } from './data.js';
 import { accuracy, decoyShare, relevanceMaps } from './evaluate.js';
 import { demoModel, demoModelSpec } from './model.js';
 import { heatmapGrid, writeGrid, writeHtml, writeMetrics } from './report.js';
@@ -165,11 +165,8 @@ export function runDemo(opts: DemoOptions = {}): DemoMetrics {
 
   // ---- data ------------------------------------------------------------------------------------
   let t0 = performance.now();
-  const rng = new E.Rng(seed);
   const dataOpts = { size, patch, patchOffset: 1, noise };
-  const trainSet = makeDataSet(trainSize, rng.fork(), { ...dataOpts, decoy: 'consistent' });
-  const testConsistent = makeDataSet(testSize, rng.fork(), { ...dataOpts, decoy: 'consistent' });
-  const testRandom = makeDataSet(testSize, rng.fork(), { ...dataOpts, decoy: 'random' });
+  const { rng, train: trainSet, consistent: testConsistent, randomised: testRandom } = demoDataSets(seed, { trainSize, testSize }, dataOpts);
   const mask = decoyMask(dataOpts, maskMargin);
   const maskFraction = mask.reduce((a, b) => a + b, 0) / mask.length;
   const dataSeconds = seconds(t0);

@@ -20,9 +20,18 @@ export abstract class LrpTapeError extends Error {
   abstract readonly category: ErrorCategory;
 
   constructor(message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Messages quote names from files; whatever a site forgot, no escape sequence reaches a terminal.
+    super(printable(message), options);
     this.code = code;
   }
+}
+
+const MAX_MESSAGE = 4000;
+
+/** Escapes control characters other than newline and caps the length of a whole message. */
+function printable(message: string): string {
+  const escaped = String(message).replace(CONTROL_BUT_NEWLINE, escapeChar);
+  return escaped.length > MAX_MESSAGE ? `${escaped.slice(0, MAX_MESSAGE)}... (${escaped.length - MAX_MESSAGE} more characters)` : escaped;
 }
 
 export class ArgumentError extends LrpTapeError {
@@ -71,6 +80,15 @@ export function isLrpTapeError(e: unknown): e is LrpTapeError {
 
 const MAX_NAME = 120;
 
+// C0, DEL, C1 controls and the Unicode line/paragraph separators and bidi overrides.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(c: string): string {
+  const n = c.charCodeAt(0);
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+}
+
 /**
  * Makes a value that came from a file or the user safe to print inside a message: control
  * characters (terminal escape sequences, newlines) become `\xNN`/`\uNNNN` escapes and the text is
@@ -85,10 +103,12 @@ export function safeName(value: unknown, max = MAX_NAME): string {
   }
   const cut = text.length > max;
   const shown = cut ? text.slice(0, max) : text;
-  // C0, DEL, C1 controls and the Unicode line/paragraph separators and bidi overrides.
-  const escaped = shown.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const n = c.charCodeAt(0);
-    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
-  });
+  const escaped = shown.replace(CONTROL, escapeChar);
   return cut ? `${escaped}... (${text.length - max} more characters)` : escaped;
+}
+
+/** At most `max` names, each made printable, then how many more: for messages that list names from files. */
+export function listNames(names: readonly string[], max = 8): string {
+  const shown = names.slice(0, max).map((n) => safeName(n, 80));
+  return names.length <= max ? shown.join(', ') : `${shown.join(', ')} and ${names.length - max} more`;
 }

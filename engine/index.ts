@@ -11,12 +11,12 @@ export { LrpTapeError, ArgumentError, DataError, ShapeMismatchError, FileIoError
 export { Tensor, ShapeError, DTypeError, sizeOf, shapeStr, type DType, type Shape, type Storage } from './tensor.js';
 export { grad, backward, noGrad, withGradMode, isGradEnabled, apply, Node, AutogradError } from './autograd.js';
 export type { OpDef, VjpContext, GradOptions, RuleResolver, LayerBackward } from './autograd.js';
-export { record, runLayer, withoutOpLayers, currentRecording, Recording, type LayerRecord, type LayerSpec } from './recording.js';
+export { record, runLayer, withoutOpLayers, inModuleScope, currentRecording, Recording, type LayerRecord, type LayerSpec } from './recording.js';
 export { Rng, manualSeed, defaultRng } from './random.js';
 export * from './ops/index.js';
 export * from './gradcheck.js';
 export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
-export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, markCacheable, markModified } from './memo.js';
+export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, markCacheable, markModified, paramVersion } from './memo.js';
 export { setKernelBackend, getKernelBackend, loadWasmKernels, type KernelBackend } from './kernels/wasm/index.js';
 export { ready, kernelStatus, type KernelStatus } from './kernels/status.js';
 export { setKernelThreads, getKernelThreads, startKernelWorkers, startKernelWorkersAsync, setKernelWorkerUrl } from './kernels/parallel/index.js';

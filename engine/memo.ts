@@ -57,6 +57,32 @@ interface RootState {
 }
 
 const roots = new WeakMap<Storage, RootState>();
+/**
+ * How often each root was written in place, as far as anyone can tell: `markModified` (the
+ * optimizers, gradcheck) and the cache's content check count. A recording remembers the versions
+ * of the parameters it used and refuses to be explained after a write (as PyTorch's version
+ * counters refuse a backward through a tensor modified in place after it was saved).
+ */
+const versions = new WeakMap<Storage, number>();
+function bumpVersion(data: Storage): void {
+  versions.set(data, (versions.get(data) ?? 0) + 1);
+}
+
+/**
+ * The in-place write count of a parameter or buffer (0 for anything else). With `check`, a write
+ * nobody has reported yet is looked for: the contents are compared with the copy the cached values
+ * came from (when the cache holds one).
+ */
+export function paramVersion(t: Tensor, check = true): number {
+  const r = roots.get(t.data);
+  if (check && r && r.key && r.copy && !sameBits(t.data, r.copy)) {
+    stats.invalidations++;
+    r.key = null;
+    r.copy = null;
+    bumpVersion(t.data);
+  }
+  return versions.get(t.data) ?? 0;
+}
 /** Keys of derived values (cached op outputs) and of scalar constants. */
 const keys = new WeakMap<Storage, MemoKey>();
 const constants = new Map<string, MemoKey>();
@@ -127,6 +153,7 @@ export function markCacheable(t: Tensor): void {
 
 /** Forgets every cached value derived from `t`'s storage (the optimizers call it after writing into a parameter). */
 export function markModified(t: Tensor): void {
+  bumpVersion(t.data);
   const r = roots.get(t.data);
   if (r) {
     r.key = null;
@@ -171,7 +198,10 @@ function sameBits(a: Storage, b: Storage): boolean {
 /** A root's key, after checking that its contents are still those its cached values came from. */
 function rootKey(data: Storage, r: RootState): MemoKey {
   if (r.key && r.copy && sameBits(data, r.copy)) return r.key;
-  if (r.key) stats.invalidations++;
+  if (r.key) {
+    stats.invalidations++;
+    bumpVersion(data);
+  }
   r.key = new MemoKey(null, '');
   r.copy = data.slice();
   return r.key;

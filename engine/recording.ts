@@ -25,6 +25,8 @@ export interface LayerRecord {
   readonly module?: unknown;
   /** Free-form facts for diagnostics (e.g. the module's hyper-parameters). */
   readonly info?: Readonly<Record<string, unknown>>;
+  /** For a functional op: the dotted name of the module whose forward ran it ('blocks.0.attn'), '' at the root. */
+  readonly scope?: string;
 }
 
 export type LayerSpec = Omit<LayerRecord, 'index' | 'output'>;
@@ -53,6 +55,18 @@ export class Recording {
 
 const active: Recording[] = [];
 const scopes: (LayerRecord | 'open')[] = [];
+const moduleScopes: string[] = [];
+
+/** Runs a module's forward with its dotted name as the scope of the functional ops it records (diagnostics group by it). */
+export function inModuleScope<T>(name: string, fn: () => T): T {
+  if (!active.length) return fn();
+  moduleScopes.push(name);
+  try {
+    return fn();
+  } finally {
+    moduleScopes.pop();
+  }
+}
 
 export function currentRecording(): Recording | null {
   return active.length ? active[active.length - 1]! : null;
@@ -94,6 +108,9 @@ export function onNodeRecorded(node: Node): void {
     output: node.output,
     params: {},
     fn: (inputs) => applyOpLater(op, inputs, attrs),
+    // The op's attributes (softmax's axis, matmul's transposes): rules on functional ops read them.
+    info: typeof attrs === 'object' && attrs !== null ? (attrs as Record<string, unknown>) : {},
+    scope: moduleScopes.length ? moduleScopes[moduleScopes.length - 1]! : '',
   };
   rec.layers.push(layer);
   if (!node.output.layer) node.output.layer = layer;

@@ -10,9 +10,16 @@
  */
 import { zlibSync } from 'fflate';
 import { checkImage, type Image } from './types.js';
+import { LrpTapeError, type ErrorCategory } from '../engine/errors.js';
 
-export class PngError extends Error {
+/** A bad PNG (category 'data', code ERR_PNG) or a PNG file that cannot be read or written ('io', ERR_PNG_IO). */
+export class PngError extends LrpTapeError {
   override name = 'PngError';
+  readonly category: ErrorCategory;
+  constructor(message: string, options?: { cause?: unknown }, category: 'data' | 'io' = 'data') {
+    super(message, category === 'io' ? 'ERR_PNG_IO' : 'ERR_PNG', options);
+    this.category = category;
+  }
 }
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

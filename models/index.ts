@@ -5,3 +5,8 @@ export {
 } from './resnet.js';
 export { VGG, VGG_CFGS, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn, type VGGConfig, type VGGOptions, type VGGBuilderOptions } from './vgg.js';
 export { buildFromSpec, ModelSpecError, SPEC_TYPES, type ModelSpec } from './spec.js';
+export {
+  VisionTransformer, Transformer, vit_b_16, describeVitStateDict, Block, Attention, Mlp, PatchEmbed,
+  type VisionTransformerOptions, type TransformerOptions, type BlockOptions,
+} from './vit.js';
+export { fromTorchvisionVit, timmNameOfTorchvisionVit, isTorchvisionVitLayout } from './vit-torchvision.js';

@@ -11,7 +11,8 @@ import {
 } from '../nn/index.js';
 import { ResNet, type BlockType } from './resnet.js';
 import { VGG, type VGGConfig } from './vgg.js';
-import { DataError } from '../engine/errors.js';
+import { VisionTransformer, Transformer } from './vit.js';
+import { DataError, safeName } from '../engine/errors.js';
 
 export type ModelSpec = { type: string; [key: string]: unknown };
 
@@ -29,7 +30,7 @@ class Ctx {
     readonly name: string,
   ) {}
   where(): string {
-    return `${String(this.spec.type)} at ${this.name === '' ? '<root>' : `'${this.name}'`} (spec path ${this.path})`;
+    return `${safeName(String(this.spec.type), 60)} at ${this.name === '' ? '<root>' : `'${safeName(this.name, 80)}'`} (spec path ${safeName(this.path, 200)})`;
   }
   fail(msg: string): never {
     throw new ModelSpecError(`buildFromSpec: ${this.where()}: ${msg}`);
@@ -137,6 +138,52 @@ const LEAVES: Record<string, (c: Ctx, o: LayerInit) => Module> = {
   },
 };
 
+function geluOnly(c: Ctx): void {
+  if (c.has('act_layer') && c.spec.act_layer !== 'GELU') c.fail(`act_layer '${String(c.spec.act_layer)}' is not supported (only "GELU", exact)`);
+}
+
+const TRANSFORMERS: Record<string, (c: Ctx, o: LayerInit) => Module> = {
+  VisionTransformer: (c, o) => {
+    geluOnly(c);
+    if (c.has('class_token') && c.spec.class_token !== true) c.fail(`only class_token: true is supported`);
+    if (c.has('causal') && c.spec.causal !== false) c.fail(`a VisionTransformer takes no causal mask (its class token attends to every patch); 'causal' must be false or absent`);
+    const pool = c.spec.global_pool ?? 'token';
+    if (pool !== 'token' && pool !== 'avg') c.fail(`'global_pool' must be "token" or "avg", got ${JSON.stringify(pool)}`);
+    return new VisionTransformer({
+      ...o,
+      imgSize: c.pair('img_size'),
+      patchSize: c.int('patch_size'),
+      inChans: c.int('in_chans', 3),
+      embedDim: c.int('embed_dim'),
+      depth: c.int('depth'),
+      numHeads: c.int('num_heads'),
+      mlpRatio: c.num('mlp_ratio', 4),
+      qkvBias: c.bool('qkv_bias', true),
+      numClasses: c.int('num_classes'),
+      globalPool: pool as 'token' | 'avg',
+      layerNormEps: c.num('layer_norm_eps', 1e-6),
+    });
+  },
+  Transformer: (c, o) => {
+    geluOnly(c);
+    const pool = c.spec.pool ?? 'last';
+    if (pool !== 'last' && pool !== 'mean') c.fail(`'pool' must be "last" or "mean", got ${JSON.stringify(pool)}`);
+    return new Transformer({
+      ...o,
+      embedDim: c.int('embed_dim'),
+      depth: c.int('depth'),
+      numHeads: c.int('num_heads'),
+      mlpRatio: c.num('mlp_ratio', 4),
+      qkvBias: c.bool('qkv_bias', true),
+      numClasses: c.int('num_classes'),
+      pool: pool as 'last' | 'mean',
+      causal: c.bool('causal', false),
+      layerNormEps: c.num('layer_norm_eps', 1e-6),
+    });
+  },
+};
+Object.assign(LEAVES, TRANSFORMERS);
+
 function bnArgs(c: Ctx): { eps: number; momentum: number | null; affine: boolean } {
   const momentum = c.spec.momentum === null ? null : c.num('momentum', 0.1);
   return { eps: c.num('eps', 1e-5), momentum, affine: c.bool('affine', true) };
@@ -147,7 +194,7 @@ export const SPEC_TYPES: readonly string[] = ['Sequential', ...Object.keys(LEAVE
 
 function build(spec: unknown, path: string, name: string, o: LayerInit): Module {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec) || typeof (spec as ModelSpec).type !== 'string') {
-    throw new ModelSpecError(`buildFromSpec: expected an object with a string 'type' at ${name === '' ? '<root>' : `'${name}'`} (spec path ${path}), got ${JSON.stringify(spec)?.slice(0, 80)}`);
+    throw new ModelSpecError(`buildFromSpec: expected an object with a string 'type' at ${name === '' ? '<root>' : `'${safeName(name, 80)}'`} (spec path ${safeName(path, 200)}), got ${JSON.stringify(spec)?.slice(0, 80)}`);
   }
   const s = spec as ModelSpec;
   const c: Ctx = new Ctx(s, path, name);
@@ -158,7 +205,7 @@ function build(spec: unknown, path: string, name: string, o: LayerInit): Module 
     kids.forEach((entry, i) => {
       const p = `${path}.children[${i}]`;
       if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') {
-        throw new ModelSpecError(`buildFromSpec: Sequential at ${name === '' ? '<root>' : `'${name}'`}: children[${i}] (spec path ${p}) must be a [name, spec] pair`);
+        throw new ModelSpecError(`buildFromSpec: Sequential at ${name === '' ? '<root>' : `'${safeName(name, 80)}'`}: children[${i}] (spec path ${safeName(p, 200)}) must be a [name, spec] pair`);
       }
       const childName = entry[0];
       seq.registerModule(childName, build(entry[1], `${p}[1]`, name ? `${name}.${childName}` : childName, o));

@@ -11,3 +11,4 @@ export { Sequential } from './containers.js';
 export { Optimizer, SGD, Adam, type ParamSource, type ParamState, type SGDOptions, type AdamOptions } from './optim.js';
 export { loadSafetensorsStateDict, serializeStateDict, rawToTensor, tensorToRaw, type LoadStateOptions } from './state.js';
 export * as init from './init.js';
+export { LayerNorm, GELU } from './transformer.js';

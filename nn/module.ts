@@ -7,7 +7,7 @@
  * name (the module object stays the same). The one sanctioned in-place write is the optimizer's
  * update (nn/optim.ts), done outside any recording.
  */
-import { Tensor, DTypeError, noGrad, cast, currentRecording, markCacheable, type DType } from '../engine/index.js';
+import { Tensor, DTypeError, noGrad, cast, currentRecording, inModuleScope, markCacheable, type DType } from '../engine/index.js';
 import { StateDictError, planLoad, type LoadResult, type StateDictLike } from './statedict.js';
 
 /** A parameter is a plain leaf tensor with `requiresGrad` true. */
@@ -71,7 +71,7 @@ export abstract class Module {
   call(...inputs: Tensor[]): Tensor {
     const ov = overrideStack.length ? findOverride((o) => o.forward, this) : undefined;
     if (ov) return ov(inputs, (...xs) => this.forward(...xs), this);
-    return this.forward(...inputs);
+    return currentRecording() ? inModuleScope(this.fullName, () => this.forward(...inputs)) : this.forward(...inputs);
   }
 
   /** Class name, as PyTorch's `type(m).__name__`. */

@@ -1,7 +1,7 @@
 /** State-dict checking and conversion shared by `Module.loadStateDict`. */
 import { Tensor, shapeStr, type DType, type Storage } from '../engine/index.js';
 import type { Module } from './module.js';
-import { DataError } from '../engine/errors.js';
+import { DataError, listNames, safeName } from '../engine/errors.js';
 
 export type StateDictLike = Map<string, Tensor> | Readonly<Record<string, Tensor>>;
 
@@ -86,9 +86,9 @@ export function planLoad(slots: Slot[], dict: StateDictLike, strict: boolean): L
   }
   const unexpected = [...given.keys()].filter((k) => !known.has(k));
   const problems: string[] = [];
-  if (strict && missing.length) problems.push(`Missing key(s) (${missing.length}): ${missing.join(', ')}`);
-  if (strict && unexpected.length) problems.push(`Unexpected key(s) (${unexpected.length}): ${unexpected.join(', ')}`);
-  if (mismatches.length) problems.push(`Shape mismatch(es) (${mismatches.length}):\n  ${mismatches.join('\n  ')}`);
+  if (strict && missing.length) problems.push(`Missing key(s) (${missing.length}): ${listNames(missing, 20)}`);
+  if (strict && unexpected.length) problems.push(`Unexpected key(s) (${unexpected.length}): ${listNames(unexpected, 20)}`);
+  if (mismatches.length) problems.push(`Shape mismatch(es) (${mismatches.length}):\n  ${mismatches.slice(0, 20).map((m) => safeName(m, 200)).join('\n  ')}${mismatches.length > 20 ? `\n  and ${mismatches.length - 20} more` : ''}`);
   if (problems.length) {
     throw new StateDictError(`Error(s) in loading state dict:\n${problems.join('\n')}`, strict ? missing : [], strict ? unexpected : [], mismatches);
   }

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { checkOutputPath, type OutputPathOptions } from './output-path.js';
 
 /**
  * Readers never see a partial file: the bytes go to a uniquely named sibling (same directory, hence
  * same filesystem, so the rename is atomic), are fsynced, and only then renamed over `path`. Any
  * failure removes the temporary file and rethrows the original error for the caller to word.
+ * `checkOutputPath` first: only a new path or a writable regular file that is none of `opts.inputs`.
  */
-export function writeBytesAtomic(path: string, bytes: Uint8Array): void {
-  const target = resolve(path);
+export function writeBytesAtomic(path: string, bytes: Uint8Array, opts: OutputPathOptions = {}): void {
+  const target = checkOutputPath(path, opts);
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {

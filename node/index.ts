@@ -15,6 +15,7 @@ if (tooOld) throw new Error(tooOld);
 
 export { MIN_NODE, unsupportedNode } from './runtime.js';
 export { writeBytesAtomic } from './atomic-write.js';
+export { checkOutputPath, UnsafeOutputError, type OutputPathOptions } from './output-path.js';
 export { readSafetensorsFile, readSafetensorsBytes, writeSafetensorsFile, writeSafetensorsBytes } from './safetensors-file.js';
 export { readStateDictFile, writeStateDictFile } from './state-dict.js';
 export { decodePng, readPng, writePng } from './png.js';

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { encodePng, PngError, type Image } from '../image/index.js';
 import { writeBytesAtomic } from './atomic-write.js';
+import { UnsafeOutputError, type OutputPathOptions } from './output-path.js';
 
 const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -30,17 +31,18 @@ export function readPng(path: string): Image {
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    throw new PngError(`cannot read PNG file '${path}': ${reason(err)}`, { cause: err });
+    throw new PngError(`cannot read PNG file '${path}': ${reason(err)}`, { cause: err }, 'io');
   }
   return decodePng(bytes, `file '${path}'`);
 }
 
 /** Encodes first (a failed encode never touches the disk), then writes atomically (atomic-write.ts). */
-export function writePng(path: string, img: Image): void {
+export function writePng(path: string, img: Image, opts: OutputPathOptions = {}): void {
   const bytes = encodePng(img);
   try {
-    writeBytesAtomic(path, bytes);
+    writeBytesAtomic(path, bytes, opts);
   } catch (err) {
-    throw new PngError(`cannot write PNG file '${path}': ${reason(err)}`, { cause: err });
+    const why = err instanceof UnsafeOutputError ? `refused: ${err.reason}` : reason(err);
+    throw new PngError(`cannot write PNG file '${path}': ${why}`, { cause: err }, 'io');
   }
 }

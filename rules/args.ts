@@ -47,14 +47,14 @@ export function numberArg(owner: string, key: string, value: unknown, range: Num
   return value;
 }
 
-const STABILIZER_KEYS = new Set(['epsilon', 'clip', 'normScale', 'dim']);
+const STABILIZER_KEYS = new Set(['epsilon', 'clip', 'normScale', 'dim', 'signed']);
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 /** A stabilizer: a number >= 0, a function, or `{epsilon, clip, normScale, dim}` options. */
 export function stabilizerArg(owner: string, key: string, value: unknown, fail: Fail = ruleFail): void {
   if (value === undefined || typeof value === 'function') return;
-  const allowed = 'a finite number >= 0, a function or stabilizer options {epsilon, clip, normScale, dim}';
+  const allowed = 'a finite number >= 0, a function or stabilizer options {epsilon, clip, normScale, dim, signed}';
   if (typeof value === 'number') {
     numberArg(owner, key, value, { min: 0 }, fail);
     return;
@@ -62,7 +62,7 @@ export function stabilizerArg(owner: string, key: string, value: unknown, fail: 
   if (!isPlainObject(value)) throw bad(owner, key, value, allowed, fail);
   for (const k of Object.keys(value)) if (!STABILIZER_KEYS.has(k)) throw bad(owner, key, value, `${allowed} (unknown option '${safeName(k, 40)}')`, fail);
   numberArg(owner, `${key}.epsilon`, value.epsilon, { min: 0 }, fail);
-  for (const flag of ['clip', 'normScale'] as const) {
+  for (const flag of ['clip', 'normScale', 'signed'] as const) {
     if (value[flag] !== undefined && typeof value[flag] !== 'boolean') throw bad(owner, `${key}.${flag}`, value[flag], 'true or false', fail);
   }
   if (value.dim !== undefined && !(Array.isArray(value.dim) && value.dim.every((d) => Number.isInteger(d)))) {

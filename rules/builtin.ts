@@ -22,6 +22,19 @@ export interface EpsilonOptions {
   /** A number, a function x -> stabilised x, or stabilizer options (zennit calls it `epsilon` for this rule). */
   epsilon?: StabilizerLike;
   zeroParams?: ZeroParams;
+  /**
+   * The stabiliser's convention: true (zennit, default) z + eps * sign(z); false (LXT / AttnLRP) z + eps.
+   * Applies to a numeric epsilon or stabilizer options; a function stabiliser is used as given.
+   */
+  signed?: boolean;
+  /** Input positions held constant (no relevance), e.g. CP-LRP's attention weights in A @ v. */
+  constantInputs?: readonly number[];
+}
+
+/** The stabiliser of an epsilon-type rule under either sign convention. */
+export function epsilonStabilizer(epsilon: StabilizerLike | undefined, signed: boolean | undefined): StabilizerLike {
+  if (signed === undefined || signed === true || typeof epsilon === 'function') return epsilon ?? 1e-6;
+  return typeof epsilon === 'object' ? { ...epsilon, signed: false } : { epsilon: epsilon ?? 1e-6, signed: false };
 }
 export interface StabilizedOptions {
   stabilizer?: StabilizerLike;
@@ -41,13 +54,19 @@ const termProducts = (xs: Tensor[], gs: (Tensor | null)[], idx: number[]): Tenso
   return live.length ? sumAll(live.map((i) => E.mul(xs[i]!, gs[i]!))) : E.zerosLike(xs[idx[0]!]!);
 };
 
-/** LRP-epsilon: R_in = x * (W^T (R / stab_eps(z))). */
+/** LRP-epsilon: R_in = x * (W^T (R / stab_eps(z))); on any layer or functional op (LXT's sums use it too). */
 export function epsilonRule(opts: EpsilonOptions = {}): Rule {
-  checked('Epsilon', opts, ['epsilon', 'zeroParams']);
-  const stab = makeStabilizer(opts.epsilon ?? 1e-6, 'epsilon');
+  checked('Epsilon', opts, ['epsilon', 'zeroParams', 'signed', 'constantInputs']);
+  if (opts.signed !== undefined && typeof opts.signed !== 'boolean') throw new RuleConfigError(`rule Epsilon: argument 'signed' must be true or false, got ${String(opts.signed)}`);
+  const constantInputs = opts.constantInputs ?? [];
+  if (!Array.isArray(constantInputs) || !constantInputs.every((i) => Number.isInteger(i) && i >= 0)) {
+    throw new RuleConfigError(`rule Epsilon: argument 'constantInputs' must be a list of input positions`);
+  }
+  const stab = makeStabilizer(epsilonStabilizer(opts.epsilon, opts.signed), 'epsilon');
   return new BasicRule({
     name: 'Epsilon',
-    settings: { epsilon: opts.epsilon ?? 1e-6, zeroParams: toList(opts.zeroParams) },
+    settings: { epsilon: opts.epsilon ?? 1e-6, zeroParams: toList(opts.zeroParams), signed: opts.signed ?? true, ...(constantInputs.length ? { constantInputs } : {}) },
+    constantInputs,
     terms: [{ input: identity, params: noMod(toList(opts.zeroParams)) }],
     gradientMapper: (r, [y]) => [divideStabilized(stab, r, y!)],
     inputWeightedReducer: true,

@@ -47,6 +47,14 @@ export interface BasicRuleSpec {
    * ReLU output) adds nothing, and when the backward is not recorded its VJP is skipped.
    */
   inputWeightedReducer?: boolean;
+  /**
+   * The map the rule explains, when it is not the layer's own forward: LayerNorm's rule explains the
+   * affine map with the standard deviation held constant. `record` says whether the backward is
+   * recorded (then values taken from `layer` must stay attached, so a double backward sees them).
+   */
+  forward?: (layer: LayerRecord, inputs: readonly Tensor[], params: Params, record: boolean) => Tensor;
+  /** Inputs held constant: they get no relevance (CP-LRP's attention weights); the others share it. */
+  constantInputs?: readonly number[];
 }
 
 
@@ -118,7 +126,7 @@ export class BasicRule implements Rule {
         return leaves;
       });
       const ys = terms.map((t, k) => {
-        const y = layer.fn(xs[k]!, ps[k]!);
+        const y = this.spec.forward ? this.spec.forward(layer, xs[k]!, ps[k]!, record) : layer.fn(xs[k]!, ps[k]!);
         return t.output ? t.output(y) : y;
       });
       const seeds = E.withGradMode(record, () => gradientMapper(relevance, ys, layer));
@@ -157,6 +165,7 @@ export class BasicRule implements Rule {
           });
         }
         return layer.inputs.map((x, i) => {
+          if (this.spec.constantInputs?.includes(i)) return null;
           const gs = terms.map((_, k) => gradOf(k, i));
           if (gs.every((g) => g === null) && !vanishing.some((v) => v)) return null;
           const r = reducer(terms.map((_, k) => xs[k]![i]!), gs);

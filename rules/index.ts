@@ -3,3 +3,4 @@ export * from './stabilizer.js';
 export * from './builtin.js';
 export * from './registry.js';
 export * from './args.js';
+export * from './transformer.js';

@@ -9,6 +9,11 @@ export interface StabilizerOptions {
   /** Scale epsilon by the root mean square of x over `dim` (all but the batch dim by default). */
   normScale?: boolean;
   dim?: number[];
+  /**
+   * true (zennit, the default): x + eps * sign(x). false (LXT, AttnLRP): x + eps, without the sign,
+   * so the result can cross zero; both conventions are first-class.
+   */
+  signed?: boolean;
 }
 
 /** A number (epsilon), a function x -> stabilised x, or zennit's Stabilizer options. */
@@ -21,8 +26,10 @@ export type StabilizerFn = (x: Tensor) => Tensor;
  */
 export function stabilize(x: Tensor, opts: StabilizerOptions = {}): Tensor {
   const epsilon = opts.epsilon ?? 1e-6;
+  if (opts.signed === false && opts.clip) throw new E.ArgumentError('stabilize: clip keeps the sign, so it cannot be combined with signed: false');
+  if (opts.signed === false && !opts.normScale) return E.add(x, epsilon);
   if (!opts.normScale && !opts.clip) return E.stabilizeShift(x, epsilon);
-  const sign = E.add(E.eq(x, 0), E.sign(x));
+  const sign = opts.signed === false ? 1 : E.add(E.eq(x, 0), E.sign(x));
   let eps: Tensor | number = epsilon;
   if (opts.normScale) {
     const dims = opts.dim ?? [...Array(x.ndim).keys()].slice(1);

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { folderEdges, importGraph } from '../scripts/import-graph.js';
 
-const CORE = ['engine', 'nn', 'models', 'rules', 'composites', 'canonizers', 'attribution', 'diagnostics', 'image', 'conformance'];
+const CORE = ['engine', 'nn', 'models', 'rules', 'composites', 'canonizers', 'attribution', 'diagnostics', 'image', 'conformance', 'evaluation'];
 
 /** Folder -> the folders it may import from. Applications and tools (cli, demo, ...) may import any library folder. */
 const ALLOWED: Record<string, readonly string[]> = {
@@ -19,6 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   attribution: ['engine', 'nn', 'rules', 'composites'],
   diagnostics: ['engine', 'nn', 'rules', 'composites', 'attribution'],
   image: ['engine'],
+  evaluation: ['engine', 'nn', 'rules', 'composites', 'canonizers', 'attribution', 'diagnostics'],
   conformance: ['engine', 'nn', 'models', 'rules', 'composites', 'canonizers', 'attribution'],
   '.': CORE,
   node: ['engine', 'nn', 'image', 'conformance'],

@@ -272,6 +272,12 @@ describe('safetensors', () => {
       ['element count overflow', build({ w: { ...ok, shape: [2 ** 40, 2 ** 40] } }, eight), /tensor 'w' has 8 bytes but shape \[1099511627776,1099511627776\] of F32 needs more than 2\^53/],
       ['metadata not an object', build({ __metadata__: ['a'] }), /__metadata__ must be an object mapping strings to strings, got an array/],
       ['metadata value not a string', build({ __metadata__: { k: 1 } }), /__metadata__ entry 'k' must be a string, got number 1/],
+      // The reference implementation's layout rule: contiguous offsets covering the whole buffer.
+      ['a gap between tensors', build({ a: ok, b: { ...ok, data_offsets: [12, 20] } }, new Uint8Array(20)), /tensor 'b' starts at byte 12 but the previous tensor ends at 8: 4 bytes belong to no tensor \(invalid offset/],
+      ['a gap before the first tensor', build({ a: { ...ok, data_offsets: [4, 12] } }, new Uint8Array(12)), /tensor 'a' starts at byte 4 but the previous tensor ends at 0/],
+      ['trailing bytes after the last tensor', build({ a: ok }, new Uint8Array(12)), /the tensors cover 8 of the 12 data bytes: 4 trailing bytes belong to no tensor/],
+      ['data bytes without any tensor', build({}, eight), /the tensors cover 0 of the 8 data bytes/],
+      ['a duplicate tensor name', build(null, new Uint8Array(16), new TextEncoder().encode(`{"a":${JSON.stringify(ok)},"a":${JSON.stringify({ ...ok, data_offsets: [8, 16] })}}`)), /tensor 'a' header names the same entry twice/],
     ];
     for (const [what, bytes, pattern] of cases) {
       it(`rejects ${what}`, () => {
@@ -285,10 +291,10 @@ describe('safetensors', () => {
       expect(err.tensor).to.equal('w');
     });
 
-    it('accepts space padding, empty tensors sharing offsets, and gaps', () => {
-      const json = new TextEncoder().encode(JSON.stringify({ a: ok, e: { dtype: 'I64', shape: [0], data_offsets: [4, 4] }, b: { ...ok, data_offsets: [12, 20] } }) + '    ');
-      const parsed = parseSafetensors(build(null, new Uint8Array(20), json));
-      expect([...parsed.tensors.keys()]).to.deep.equal(['a', 'e', 'b']);
+    it('accepts space padding, empty tensors sharing offsets, and names with quotes and braces', () => {
+      const json = new TextEncoder().encode(JSON.stringify({ a: ok, e: { dtype: 'I64', shape: [0], data_offsets: [8, 8] }, 'b"{,}': { ...ok, data_offsets: [8, 16] }, __metadata__: { 'x"': '{"a":1}' } }) + '    ');
+      const parsed = parseSafetensors(build(null, new Uint8Array(16), json));
+      expect([...parsed.tensors.keys()]).to.deep.equal(['a', 'e', 'b"{,}']);
     });
 
     it('rejects a non-Uint8Array argument', () => {

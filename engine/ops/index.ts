@@ -7,3 +7,4 @@ export * from './conv.js';
 export * from './pool.js';
 export * from './nn.js';
 export * from './creation.js';
+export * from './transformer.js';

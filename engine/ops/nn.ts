@@ -14,13 +14,6 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   return where(gt(bx, threshold), x, soft);
 }
 
-/** Softmax along `axis`; the max shift is a constant, which leaves every derivative exact. */
-export function softmax(x: Tensor, axis = -1): Tensor {
-  const m = noGrad(() => max(x, axis, true)).detach();
-  const e = exp(sub(x, m));
-  return div(e, sum(e, [axis < 0 ? axis + x.ndim : axis], true));
-}
-
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const a = axis < 0 ? axis + x.ndim : axis;
   const m = noGrad(() => max(x, a, true)).detach();

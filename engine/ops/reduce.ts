@@ -31,10 +31,29 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepdim = fals
   return apply(sumOp, [x], { axes: normAxes(axes, x.ndim, 'sum'), keepdim });
 }
 
+export const meanOp: OpDef<SumAttrs> = {
+  name: 'mean',
+  forward([x], attrs) {
+    const total = sumOp.forward([x!], attrs) as Tensor;
+    // The same value as multiplying by the float 1/count (what mean was before it was one op).
+    const scale = x!.dtype === 'float32' ? Math.fround(1 / countOf(x!.shape, attrs.axes)) : 1 / countOf(x!.shape, attrs.axes);
+    const d = total.data;
+    for (let i = 0; i < d.length; i++) d[i] = d[i]! * scale;
+    return total;
+  },
+  vjp: (g, { inputs: [x], attrs }) => {
+    const kept = x!.shape.map((d, i) => (attrs.axes.includes(i) ? 1 : d));
+    return [expand(reshape(mul(g, 1 / countOf(x!.shape, attrs.axes)), kept), x!.shape)];
+  },
+};
+
+function countOf(shape: Shape, axes: readonly number[]): number {
+  return axes.reduce((n, a) => n * shape[a]!, 1);
+}
+
+/** Mean over `axes` (all by default); one op, so that an LRP rule can attach to it (`op:mean`). */
 export function mean(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
-  const ax = normAxes(axes, x.ndim, 'mean');
-  const count = ax.reduce((n, a) => n * x.shape[a]!, 1);
-  return mul(sum(x, ax, keepdim), 1 / count);
+  return apply(meanOp, [x], { axes: normAxes(axes, x.ndim, 'mean'), keepdim });
 }
 
 export const expandOp: OpDef<{ shape: number[] }> = {

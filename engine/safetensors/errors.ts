@@ -3,7 +3,7 @@
  * the CLI) catch exactly this to turn a bad file into a user-facing message, so
  * nothing else may escape for malformed input.
  */
-import { DataError } from '../errors.js';
+import { DataError, safeName, type ErrorCategory } from '../errors.js';
 
 export class SafetensorsError extends DataError {
   override name = 'SafetensorsError';
@@ -12,8 +12,12 @@ export class SafetensorsError extends DataError {
   /** The offending tensor, when the problem is specific to one. */
   readonly tensor: string | undefined;
 
-  constructor(source: string, problem: string, tensor?: string, options?: { cause?: unknown }) {
-    super(`${source}: ${tensor === undefined ? '' : `tensor '${tensor}' `}${problem}`, 'ERR_SAFETENSORS', options);
+  /** 'io' when the file could not be read or written, 'data' when its content is bad. */
+  override readonly category: ErrorCategory;
+
+  constructor(source: string, problem: string, tensor?: string, options?: { cause?: unknown; io?: boolean }) {
+    super(`${safeName(source, 300)}: ${tensor === undefined ? '' : `tensor '${safeName(tensor, 80)}' `}${problem}`, options?.io ? 'ERR_SAFETENSORS_IO' : 'ERR_SAFETENSORS', options);
+    this.category = options?.io ? 'io' : 'data';
     this.source = source;
     this.tensor = tensor;
   }

@@ -1,4 +1,5 @@
 import { SafetensorsError, BUFFER_SOURCE, describe } from './errors.js';
+import { safeName } from '../errors.js';
 import {
   DTYPES,
   isDType,
@@ -56,7 +57,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string = BUFFER_SOUR
     if (name === METADATA_KEY) metadata = checkMetadata(header[name], source);
     else entries.push(checkEntry(name, header[name], data.length, source));
   }
-  checkOverlaps(entries, source);
+  checkLayout(entries, data.length, source);
 
   const tensors = new Map<string, RawTensor>();
   for (const e of entries) {
@@ -81,6 +82,12 @@ function decodeHeader(raw: Uint8Array, source: string): Record<string, unknown> 
   }
   if (!isPlainObject(parsed)) {
     throw new SafetensorsError(source, `header must be a JSON object, got ${jsonKind(parsed)}`);
+  }
+  const keys = topLevelKeys(text);
+  if (keys.length !== Object.keys(parsed).length) {
+    const seen = new Set<string>();
+    const dup = keys.find((k) => (seen.has(k) ? true : (seen.add(k), false)));
+    throw new SafetensorsError(source, `header names the same entry twice (only one can be used)`, dup);
   }
   return parsed;
 }
@@ -143,20 +150,57 @@ function checkEntry(name: string, info: unknown, bufferLength: number, source: s
   return { name, dtype, shape: dims.slice(), begin: b, end: e };
 }
 
-function checkOverlaps(entries: readonly Entry[], source: string): void {
-  // Empty tensors occupy no bytes, so sharing an offset with them is harmless.
-  const sorted = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin || x.end - y.end);
-  let furthest: Entry | undefined;
+/**
+ * The reference implementation's layout rule (safetensors' `validate`): sorted by offsets, each
+ * tensor starts where the previous one ended (else InvalidOffset: a gap or an overlap) and the last
+ * one ends at the end of the buffer (else MetadataIncompleteBuffer: trailing bytes). Bytes that
+ * belong to no tensor would otherwise be silently ignored.
+ */
+function checkLayout(entries: readonly Entry[], bufferLength: number, source: string): void {
+  const sorted = [...entries].sort((x, y) => x.begin - y.begin || x.end - y.end);
+  let start = 0;
+  let previous: Entry | undefined;
   for (const e of sorted) {
-    if (furthest !== undefined && e.begin < furthest.end) {
-      throw new SafetensorsError(
-        source,
-        `bytes [${e.begin}, ${e.end}) overlap tensor '${furthest.name}' at [${furthest.begin}, ${furthest.end})`,
-        e.name,
-      );
+    if (e.begin < start && previous) {
+      throw new SafetensorsError(source, `bytes [${e.begin}, ${e.end}) overlap tensor '${safeName(previous.name, 80)}' at [${previous.begin}, ${previous.end}) (invalid offset)`, e.name);
     }
-    if (furthest === undefined || e.end > furthest.end) furthest = e;
+    if (e.begin > start) {
+      throw new SafetensorsError(source, `starts at byte ${e.begin} but the previous tensor ends at ${start}: ${e.begin - start} bytes belong to no tensor (invalid offset: offsets must be contiguous)`, e.name);
+    }
+    start = e.end;
+    previous = e;
   }
+  if (start !== bufferLength) {
+    throw new SafetensorsError(source, `the tensors cover ${start} of the ${bufferLength} data bytes: ${bufferLength - start} trailing bytes belong to no tensor (metadata incomplete: the offsets must cover the buffer)`);
+  }
+}
+
+/**
+ * The keys of the header's top-level object in order, duplicates included (JSON.parse keeps the
+ * last silently). Runs only on text JSON.parse accepted, so it needs no error handling of its own.
+ */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = depth === 1 && c === '{';
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return keys;
 }
 
 function decodeData(dtype: SafetensorsDType, raw: Uint8Array): RawData {

@@ -25,5 +25,6 @@ export function checkedElementCount(shape: unknown, source: string, tensor: stri
 }
 
 export function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
+  // A hostile header can hold a 100,000-dimension shape: show the start and the length.
+  return shape.length <= 16 ? `[${shape.join(',')}]` : `[${shape.slice(0, 8).join(',')},... (${shape.length} dimensions)]`;
 }

@@ -55,7 +55,8 @@ export const opChecks: Record<string, OpCheck> = {
   // A round trip through float32 rounds at 1e-7 relative: the map is linear, so a wide stencil is exact up to that rounding.
   cast: { covers: ['cast'], make: (r) => ({ fn: (x) => E.cast(E.mul(E.cast(x!, 'float32'), 2), 'float64'), inputs: [rnd(r, [3])] }), options: { eps: 1e-2, atol: 1e-4 } },
   sum: { covers: ['sum'], make: (r) => ({ fn: (x) => E.mul(E.sum(x!, [0, 2], true), E.sum(x!, 1, true)), inputs: [rnd(r, [2, 3, 4])] }) },
-  mean: { covers: ['sum'], make: (r) => ({ fn: (x) => E.powScalar(E.mean(x!, 1), 2), inputs: [rnd(r, [2, 5])] }) },
+  mean: { covers: ['mean'], make: (r) => ({ fn: (x) => E.powScalar(E.mean(x!, 1), 2), inputs: [rnd(r, [2, 5])] }) },
+  mean_tokens: { covers: ['mean'], make: (r) => ({ fn: (x) => E.mul(E.mean(x!, [1], true), x!), inputs: [rnd(r, [2, 3, 4])] }) },
   expand: { covers: ['expand'], make: (r) => ({ fn: (x) => E.mul(E.expand(x!, [2, 3, 4]), E.expand(x!, [2, 3, 4])), inputs: [rnd(r, [3, 1])] }) },
   reshape: { covers: ['reshape'], make: (r) => ({ fn: (x) => E.mul(E.reshape(x!, [3, 4]), E.reshape(x!, [3, 4])), inputs: [rnd(r, [2, 6])] }) },
   permute: { covers: ['permute'], make: (r) => ({ fn: (x) => E.mul(E.permute(x!, [2, 0, 1]), 3), inputs: [rnd(r, [2, 3, 4])] }) },
@@ -122,7 +123,36 @@ export const opChecks: Record<string, OpCheck> = {
   },
   max: { covers: ['sum', 'mul'], make: (r) => ({ fn: (x) => E.powScalar(E.max(x!, 1), 2), inputs: [rnd(r, [3, 4])] }) },
   softplus: { covers: ['relu', 'abs', 'exp', 'log'], make: (r) => ({ fn: (x) => E.softplus(x!), inputs: [awayFromZero(r, [3, 4])] }) },
-  softmax: { covers: ['exp', 'div', 'sum'], make: (r) => ({ fn: (x) => E.softmax(x!, 1), inputs: [rnd(r, [2, 4])] }) },
+  softmax: { covers: ['softmax'], make: (r) => ({ fn: (x) => E.softmax(x!, 1), inputs: [rnd(r, [2, 4])] }) },
+  softmax_inner_axis: { covers: ['softmax'], make: (r) => ({ fn: (x) => E.mul(E.softmax(x!, 1), x!), inputs: [rnd(r, [2, 3, 4])] }) },
+  // Masked logits are -inf; the check differentiates w.r.t. the unmasked ones through `where`.
+  softmax_masked: {
+    covers: ['softmax', 'where'],
+    make: (r) => {
+      const keep = E.causalMask(4, E.zeros([1], f64));
+      return { fn: (x) => E.mul(E.softmax(E.where(keep, x!, -Infinity), -1), x!), inputs: [rnd(r, [2, 4, 4])] };
+    },
+  },
+  erf: { covers: ['erf'], make: (r) => ({ fn: (x) => E.erf(E.mul(x!, 2)), inputs: [rnd(r, [3, 4])] }) },
+  gelu: { covers: ['gelu'], make: (r) => ({ fn: (x) => E.gelu(E.mul(x!, 2)), inputs: [rnd(r, [3, 4])] }) },
+  layer_norm: {
+    covers: ['mean', 'sub', 'mul', 'sqrt', 'div', 'add'],
+    make: (r) => ({ fn: (x, w, b) => E.layerNorm(x!, w!, b!, 1e-6), inputs: [rnd(r, [2, 3, 5]), rnd(r, [5]), rnd(r, [5])] }),
+  },
+  matmul_heads: { covers: ['matmul'], make: (r) => ({ fn: (a, b) => E.matmul(a!, b!, { transB: true }), inputs: [rnd(r, [2, 2, 3, 4]), rnd(r, [2, 2, 5, 4])] }) },
+  transpose_tokens: { covers: ['permute', 'reshape'], make: (r) => ({ fn: (x) => E.powScalar(E.reshape(E.transpose(x!, 1, 2), [2, 3, 8]), 2), inputs: [rnd(r, [2, 2, 3, 4])] }) },
+  concat_tokens: {
+    covers: ['concat', 'expand'],
+    make: (r) => ({ fn: (c, t) => E.powScalar(E.concat([E.expand(c!, [2, 1, 3]), t!], 1), 2), inputs: [rnd(r, [1, 1, 3]), rnd(r, [2, 4, 3])] }),
+  },
+  attention: {
+    covers: ['matmul', 'softmax', 'mul', 'where'],
+    make: (r) => ({ fn: (q, k, v) => E.scaledDotProductAttention(q!, k!, v!), inputs: [rnd(r, [1, 2, 3, 4]), rnd(r, [1, 2, 3, 4]), rnd(r, [1, 2, 3, 4])] }),
+  },
+  attention_causal: {
+    covers: ['matmul', 'softmax', 'mul', 'where'],
+    make: (r) => ({ fn: (q, k, v) => E.scaledDotProductAttention(q!, k!, v!, { causal: true }), inputs: [rnd(r, [2, 1, 4, 3]), rnd(r, [2, 1, 4, 3]), rnd(r, [2, 1, 4, 3])] }),
+  },
   log_softmax: { covers: ['log', 'exp'], make: (r) => ({ fn: (x) => E.logSoftmax(x!, -1), inputs: [rnd(r, [2, 4])] }) },
   cross_entropy: { covers: ['log', 'exp'], make: (r) => ({ fn: (x) => E.crossEntropy(x!, [1, 3]), inputs: [rnd(r, [2, 4])] }) },
   channel_affine: {

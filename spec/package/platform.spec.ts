@@ -13,7 +13,7 @@ import { repoRoot } from './pack.js';
 /** Entry modules that only Node starts (never imported by the core's module graph; the bundle test checks that). */
 const NODE_ONLY_ENTRIES = new Set(['engine/kernels/parallel/worker.ts']);
 
-const CORE = ['engine', 'nn', 'models', 'rules', 'composites', 'canonizers', 'attribution', 'diagnostics', 'image', 'conformance'];
+const CORE = ['engine', 'nn', 'models', 'rules', 'composites', 'canonizers', 'attribution', 'diagnostics', 'evaluation', 'image', 'conformance'];
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];

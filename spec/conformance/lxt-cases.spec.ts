@@ -1,0 +1,35 @@
+import { expect } from 'chai';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import '../../engine/index.js';
+import { formatResult } from '../../conformance/index.js';
+import { caseFiles, runCaseFile } from '../../node/index.js';
+import { defaultCaseDir } from '../../cli/conformance-main.js';
+
+const lxtDir = join(defaultCaseDir, '..', 'lxt');
+
+describe('reference cases (LXT transformers, spec/fixtures/lxt)', () => {
+  const files = caseFiles(lxtDir);
+
+  it('the project carries the 16 public cases', () => {
+    expect(files.length).to.be.at.least(16);
+  });
+
+  it('the copy is byte-identical to ../shared/fixtures/lxt when that is present', function () {
+    const shared = join(lxtDir, '..', '..', '..', '..', 'shared', 'fixtures', 'lxt');
+    if (!existsSync(shared)) this.skip();
+    const names = readdirSync(shared).filter((f) => f.endsWith('.safetensors')).sort();
+    expect(files.map((f) => f.split('/').pop())).to.deep.equal(names);
+    for (const n of names) expect(readFileSync(join(shared, n)).equals(readFileSync(join(lxtDir, n))), n).to.equal(true);
+  });
+
+  for (const f of files) {
+    const name = f.split('/').pop()!.replace('.safetensors', '');
+    it(name, () => {
+      const r = runCaseFile(f);
+      expect(r.ok, formatResult(r)).to.equal(true);
+      expect(r.checks.map((c) => c.tensor)).to.include.members(['output', 'relevance']);
+      if (name.endsWith('-egl')) expect(r.checks.filter((c) => c.tensor.startsWith('grad/')).length).to.be.greaterThan(5);
+    });
+  }
+});
