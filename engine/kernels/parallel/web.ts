@@ -22,7 +22,7 @@ interface WebGlobals {
   process?: { versions?: { node?: string } };
 }
 
-const g = globalThis as WebGlobals;
+const g = globalThis as unknown as WebGlobals;
 
 let workerUrl: string | null = null;
 
