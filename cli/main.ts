@@ -62,15 +62,18 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
     .requiredOption('-m, --model <name|file.json>', `a builder (${BUILDER_NAMES.join(', ')}) or a model-spec JSON file (FORMAT.md)`)
     .option('-w, --weights <file.safetensors>', 'state dict with PyTorch names (required)')
     .option('--weights-prefix <prefix>', "use only tensors whose name starts with this prefix, stripped (e.g. 'param/' for reference cases)")
-    .requiredOption('-i, --input <file>', 'a PNG image, or a safetensors file with the input tensor ([C,H,W], [N,C,H,W], [F] or [N,F])')
+    .argument('[input]', 'the input (same as --input)')
+    .option('-i, --input <file>', 'a PNG or JPEG image, or a safetensors file with the input tensor ([C,H,W], [N,C,H,W], [F] or [N,F])')
     .option('--input-key <name>', "tensor to use from a safetensors input (default: 'input', or the only tensor)")
-    .option('--size <HxW>', 'resize a PNG input to HxW (or N for NxN) before normalising; default: keep its size')
-    .option('--mean <r,g,b>', 'per-channel mean subtracted from a PNG input (default ImageNet: 0.485,0.456,0.406)')
-    .option('--std <r,g,b>', 'per-channel std a PNG input is divided by (default ImageNet: 0.229,0.224,0.225)')
+    .option('--preprocess <preset>', "torchvision preprocessing for an image input: 'imagenet' = shorter side to 256 (antialiased bilinear), center crop 224, ImageNet mean/std")
+    .option('--size <HxW>', 'stretch an image input to HxW (or N for NxN) before normalising; default: keep its size')
+    .option('--mean <r,g,b>', 'per-channel mean subtracted from an image input (default ImageNet: 0.485,0.456,0.406)')
+    .option('--std <r,g,b>', 'per-channel std an image input is divided by (default ImageNet: 0.229,0.224,0.225)')
     .option('-c, --composite <name>', "composite (see 'lrp-tape composites'); 'gradient' for the plain gradient", 'epsilon_plus_flat')
     .option('-a, --arg <key=value>', 'composite argument, repeatable (numbers and JSON parsed: --arg epsilon=0.25 --arg low=-2.2)', collect, [])
-    .option('--canonizer <name>', "canonizer, repeatable (e.g. resnet, sequential_merge_batchnorm)", collect, [])
-    .option('-t, --target <K>', 'class to explain (default: the top class of each input)')
+    .option('--canonizer <name>', "canonizer, repeatable (e.g. resnet, sequential_merge_batchnorm); default: what the architecture needs (resnet* -> resnet, vgg*_bn -> sequential_merge_batchnorm)", collect, [])
+    .option('--no-canonizer', 'no canonizer, not even the architecture\'s default')
+    .option('-t, --target <K|name>', 'class to explain, by index or ImageNet name (e.g. 207 or "golden retriever"); default: the top class of each input')
     .option('--times-output', 'seed with output * one-hot (relevance in logit units) instead of the one-hot')
     .addOption(new Option('--attributor <name>', 'how to attribute').choices([...ATTRIBUTORS]).default('gradient'))
     .option('--window <n>', 'occlusion window (pixels)', undefined)
@@ -84,10 +87,13 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
     .addOption(new Option('--dtype <dtype>', 'compute in this dtype').choices(['float32', 'float64']).default('float32'))
     .option('--ledger', 'print the relevance ledger: per layer, relevance arriving, passed on and absorbed (bias, stabilizer)')
     .option('--no-progress', 'no progress bar (bars are shown only on a terminal, never under CI)')
-    .action((opts: ExplainOptions & { progress: boolean }) =>
+    .action((input: string | undefined, opts: Omit<ExplainOptions, 'input'> & { input?: string; progress: boolean }) =>
       guard('explain', async () => {
+        if (input !== undefined && opts.input !== undefined) throw new CliError(`give the input once: '${input}' and --input '${opts.input}'`);
+        const file = input ?? opts.input;
+        if (file === undefined) throw new CliError('explain needs an input: a file argument or --input FILE');
         const { explainCommand } = await import('./explain.js');
-        explainCommand(opts, { stdout: out, progress: progressBars(opts.progress) });
+        explainCommand({ ...opts, input: file }, { stdout: out, progress: progressBars(opts.progress) });
       }),
     );
 

@@ -5,3 +5,5 @@ export {
 } from './resnet.js';
 export { VGG, VGG_CFGS, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn, type VGGConfig, type VGGOptions, type VGGBuilderOptions } from './vgg.js';
 export { buildFromSpec, ModelSpecError, SPEC_TYPES, type ModelSpec } from './spec.js';
+export { IMAGENET_CLASSES } from './imagenet-classes.js';
+export { findClass, type ClassLookup } from './class-names.js';

@@ -1,0 +1,75 @@
+/**
+ * `explain` on a torchvision architecture as a new user runs it: an image file (JPEG or PNG) with
+ * `--preprocess imagenet`, top-5 predictions with ImageNet names, `--target` by name, and the
+ * architecture's canonizers applied unless refused. Random weights: the names and the plumbing are
+ * under test here, the numbers are covered by the reference cases.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import * as E from '../engine/index.js';
+import { readPng, readSafetensorsFile, writeStateDictFile } from '../node/index.js';
+import { IMAGENET_CLASSES, resnet18 } from '../models/index.js';
+import { rawToTensor } from '../nn/index.js';
+import { run } from '../cli/main.js';
+
+const JPG = 'spec/fixtures/preprocess/image.jpg';
+const PNG = 'spec/fixtures/preprocess/image.png';
+
+async function runHere(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(['node', 'lrp-tape', ...args], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('cli: explain a torchvision ImageNet model', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const p = (f: string): string => join(dir, f);
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lrp-tape-imagenet-'));
+    const model = resnet18({ rng: new E.Rng(5) });
+    writeStateDictFile(p('resnet18.safetensors'), model);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a JPEG with --preprocess imagenet: named top-5, default resnet canonizer, a 224x224 heatmap', async () => {
+    const r = await runHere(['explain', '--model', 'resnet18', '--weights', p('resnet18.safetensors'), '--preprocess', 'imagenet', JPG, '-o', p('h.png'), '-r', p('r.safetensors')]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/image\.jpg \(500x375 JPEG, --preprocess imagenet: shorter side 256, center crop 224x224\)/);
+    const lines = r.stdout.split('\n');
+    const at = lines.indexOf('top-5 predictions:');
+    expect(at, r.stdout).to.be.greaterThan(-1);
+    const out = rawToTensor(readSafetensorsFile(p('r.safetensors')).tensors.get('output')!, 'output');
+    const order = Array.from(out.data.keys()).sort((a, b) => out.data[b]! - out.data[a]!);
+    for (let k = 0; k < 5; k++) {
+      const i = order[k]!;
+      expect(lines[at + 1 + k]).to.match(new RegExp(`^\\s+${i}\\s+${IMAGENET_CLASSES[i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+\\d+\\.\\d%\\s+\\(logit `));
+    }
+    expect(r.stdout).to.contain('canonizers resnet (the default for resnet18; --no-canonizer to turn off)');
+    expect(r.stdout).to.contain(`top class ${order[0]} '${IMAGENET_CLASSES[order[0]!]}'`);
+    const h = readPng(p('h.png'));
+    expect([h.width, h.height]).to.deep.equal([224, 224]);
+  });
+
+  it('--target by name, and a name matching nothing suggests the closest names', async () => {
+    const base = ['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', PNG, '--no-canonizer'];
+    const ok = await runHere([...base, '--target', 'Golden Retriever']);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.contain("explained class 207 'golden retriever'");
+    expect(ok.stdout).not.to.contain('canonizers');
+    const miss = await runHere([...base, '--target', 'retreiver']);
+    expect(miss.code).to.equal(2);
+    expect(miss.stderr).to.match(/--target 'retreiver' matches no class name; closest: '[^']*retriever' \(\d+\)/);
+    const range = await runHere([...base, '--target', '1000']);
+    expect(range.stderr).to.contain('target 1000 is out of range: the model has 1000 outputs (0..999)');
+  });
+
+  it('--size and --preprocess together are refused; an image that does not fit says how to preprocess', async () => {
+    const both = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', '--size', '224', PNG]);
+    expect(both.stderr).to.contain('--size and --preprocess both set the input size; give one');
+  });
+});
