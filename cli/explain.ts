@@ -15,7 +15,7 @@ import { compositeFromSpec, compositeNames, type Composite } from '../composites
 import { canonize, canonizerFrom, defaultCanonizers } from '../canonizers/index.js';
 import { integratedGradients, occlusion, oneHotSeed, recordForward, runForward, smoothGrad, type Forward, type Seed } from '../attribution/index.js';
 import { getColorMap, grid, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData, preprocess, PREPROCESS_PRESETS, sniffImageFormat, type Image } from '../image/index.js';
-import { formatLedger, relevanceLedger } from '../diagnostics/index.js';
+import { conservationProblem, formatLedger, relevanceLedger, type ConservationProblem } from '../diagnostics/index.js';
 import { CliError, describeStateDictError, someOf } from './errors.js';
 import { ATTRIBUTORS, BUILDER_NAMES } from './names.js';
 import { resolveTarget, topPredictions } from './predictions.js';
@@ -52,6 +52,8 @@ export interface ExplainOptions {
 
 export interface ExplainContext {
   stdout: (line: string) => void;
+  /** Warnings (one line each); default: none shown. */
+  warn?: (line: string) => void;
   progress?: ProgressFactory;
 }
 
@@ -286,6 +288,24 @@ export function loadInput(o: Pick<ExplainOptions, 'input' | 'inputKey' | 'size' 
 
 // ---- explain -----------------------------------------------------------------------------------
 
+/** |sum(relevance) - sum(seed)| <= share * |sum(seed)|. */
+function conservedWithin(seed: Tensor, relevance: Tensor, share: number): boolean {
+  let s = 0;
+  let r = 0;
+  for (let i = 0; i < seed.size; i++) s += seed.data[i]!;
+  for (let i = 0; i < relevance.size; i++) r += relevance.data[i]!;
+  return Math.abs(r - s) <= share * Math.abs(s);
+}
+
+function conservationWarning(p: ConservationProblem, missing: string[]): string {
+  const worst = p.layers[0];
+  const where = worst
+    ? `; ${p.layers.length} layer${p.layers.length > 1 ? 's' : ''} without an LRP rule ${worst.amount < 0 ? 'create' : 'lose'} it, the most at '${worst.key}' (${worst.type}, ${worst.rule}: ${worst.amount < 0 ? 'created' : 'lost'} ${fmt(Math.abs(worst.amount))})`
+    : '; outside any recorded layer';
+  const hint = missing.length ? `; try --canonizer ${missing.join(' --canonizer ')}` : '';
+  return `warning: relevance is not conserved beyond what the rules explain: it sums to ${fmt(p.input)} at the input for ${fmt(p.seed)} at the output${where}${hint}`;
+}
+
 export interface ExplainResult {
   output: Tensor;
   relevance: Tensor;
@@ -353,7 +373,15 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   if (o.attributor === 'gradient') {
     const rec = recordForward(view, x);
     relevance = rec.attribute(seed, { composite }).relevance;
-    if (o.ledger) ledgerText = formatLedger(relevanceLedger(rec, seed, composite));
+    let ledger = o.ledger ? relevanceLedger(rec, seed, composite) : null;
+    if (ledger) ledgerText = formatLedger(ledger);
+    // A plain gradient is not meant to conserve; an LRP composite is, up to its biases and stabilizers.
+    // The ledger costs another backward, so it is only built when the totals are off.
+    if (composite && ctx.warn && !conservedWithin(seed(output), relevance, 0.1)) {
+      ledger ??= relevanceLedger(rec, seed, composite);
+      const problem = conservationProblem(ledger, 0.1);
+      if (problem) ctx.warn(conservationWarning(problem, defaultCanonizers(o.model).filter((c) => !canonizerNames.includes(c))));
+    }
   } else {
     if (o.ledger) throw new CliError('--ledger needs --attributor gradient (the ledger follows one backward pass)');
     if (o.attributor === 'occlusion') {

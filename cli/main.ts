@@ -93,7 +93,7 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
         const file = input ?? opts.input;
         if (file === undefined) throw new CliError('explain needs an input: a file argument or --input FILE');
         const { explainCommand } = await import('./explain.js');
-        explainCommand({ ...opts, input: file }, { stdout: out, progress: progressBars(opts.progress) });
+        explainCommand({ ...opts, input: file }, { stdout: out, warn: err, progress: progressBars(opts.progress) });
       }),
     );
 

@@ -68,7 +68,26 @@ describe('cli: explain a torchvision ImageNet model', function () {
     expect(range.stderr).to.contain('target 1000 is out of range: the model has 1000 outputs (0..999)');
   });
 
-  it('--size and --preprocess together are refused; an image that does not fit says how to preprocess', async () => {
+  it('warns in one line when relevance is not conserved (no canonizer on a ResNet), not with the default canonizer', async () => {
+    const base = ['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', PNG, '--times-output'];
+    const bare = await runHere([...base, '--no-canonizer']);
+    expect(bare.code, bare.stderr).to.equal(0);
+    const lines = bare.stderr.split('\n');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^warning: relevance is not conserved beyond what the rules explain: it sums to [\d.]+ at the input for [\d.]+ at the output; 8 layers without an LRP rule create it, the most at 'op:add#0' \(add, gradient: created [\d.]+\); try --canonizer resnet$/);
+    const canon = await runHere([...base, '-r', p('c.safetensors')]);
+    expect(canon.code, canon.stderr).to.equal(0);
+    expect(canon.stderr).to.equal('');
+    const file = readSafetensorsFile(p('c.safetensors'));
+    const out = rawToTensor(file.tensors.get('output')!, 'output');
+    const rel = rawToTensor(file.tensors.get('relevance')!, 'relevance');
+    const logit = Math.max(...out.data);
+    const sum = Array.from(rel.data).reduce((a, v) => a + v, 0);
+    // epsilon_plus_flat loses only the biases' and stabilizers' shares: a few percent at most here.
+    expect(Math.abs(sum - logit) / Math.abs(logit)).to.be.below(0.05);
+  });
+
+  it('--size and --preprocess together are refused', async () => {
     const both = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', '--size', '224', PNG]);
     expect(both.stderr).to.contain('--size and --preprocess both set the input size; give one');
   });
