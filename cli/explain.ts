@@ -196,12 +196,26 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
   try {
     model.loadStateDict(weights);
   } catch (e) {
-    if (e instanceof StateDictError) throw new CliError(`weights '${o.weights}' do not match the model '${description}': ${describeStateDictError(e)}`, 'data');
+    if (e instanceof StateDictError) throw new CliError(`weights '${o.weights}' do not match the model '${description}': ${describeStateDictError(e)}${mismatchHint(model, weights, o.model)}`, 'data');
     throw e;
   }
   model.eval();
   const n = model.parameters().reduce((a, p) => a + p.size, 0);
   return { model, description: `${description} (${n.toLocaleString('en-US')} parameters, ${dtype})`, ...(builder ? { classNames: M.IMAGENET_CLASSES } : {}) };
+}
+
+/** The model's first tensor (in its own order) the weights lack or shape differently, and the architecture the weights look like. */
+function mismatchHint(model: Module, weights: Map<string, Tensor>, modelName: string): string {
+  let first = '';
+  for (const [name, t] of model.stateDict()) {
+    const w = weights.get(name);
+    if (!w) first = `'${name}' (model [${t.shape.join(', ')}], weights: none)`;
+    else if (w.shape.length !== t.shape.length || w.shape.some((d, i) => d !== t.shape[i])) first = `'${name}' (model [${t.shape.join(', ')}], weights [${w.shape.join(', ')}])`;
+    if (first) break;
+  }
+  const guess = M.guessArchitecture(new Map([...weights].map(([k, v]) => [k, v.shape])));
+  const looks = guess && guess !== modelName ? `; the weights look like ${guess}${(BUILDER_NAMES as readonly string[]).includes(guess) ? ` (--model ${guess})` : ''}` : '';
+  return `${first ? `; first mismatching tensor ${first}` : ''}${looks}`;
 }
 
 // ---- input -------------------------------------------------------------------------------------

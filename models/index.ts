@@ -7,3 +7,4 @@ export { VGG, VGG_CFGS, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19
 export { buildFromSpec, ModelSpecError, SPEC_TYPES, type ModelSpec } from './spec.js';
 export { IMAGENET_CLASSES } from './imagenet-classes.js';
 export { findClass, type ClassLookup } from './class-names.js';
+export { guessArchitecture } from './guess.js';

@@ -87,7 +87,10 @@ describe('cli: explain a torchvision ImageNet model', function () {
     expect(Math.abs(sum - logit) / Math.abs(logit)).to.be.below(0.05);
   });
 
-  it('--size and --preprocess together are refused', async () => {
+  it('weights of another architecture name the first mismatching tensor and what they look like; --size with --preprocess is refused', async () => {
+    const wrong = await runHere(['explain', '-m', 'resnet34', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', PNG]);
+    expect(wrong.code).to.equal(3);
+    expect(wrong.stderr).to.match(/first mismatching tensor 'layer1\.2\.conv1\.weight' \(model \[64, 64, 3, 3\], weights: none\); the weights look like resnet18 \(--model resnet18\)$/);
     const both = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', '--size', '224', PNG]);
     expect(both.stderr).to.contain('--size and --preprocess both set the input size; give one');
   });
