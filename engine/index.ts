@@ -19,4 +19,4 @@ export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
 export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, markCacheable, markModified } from './memo.js';
 export { setKernelBackend, getKernelBackend, loadWasmKernels, type KernelBackend } from './kernels/wasm/index.js';
 export { ready, kernelStatus, type KernelStatus } from './kernels/status.js';
-export { setKernelThreads, getKernelThreads, startKernelWorkers } from './kernels/parallel/index.js';
+export { setKernelThreads, getKernelThreads, startKernelWorkers, startKernelWorkersAsync, setKernelWorkerUrl } from './kernels/parallel/index.js';

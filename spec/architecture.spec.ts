@@ -25,7 +25,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: [...CORE, '.', 'node', 'demo'],
   demo: [...CORE, '.', 'node'],
   examples: [...CORE, '.', 'node'],
-  bench: [...CORE, '.', 'node', 'demo'],
+  // bench/browser.ts drives Chromium through the specs' browser harness (spec/support/browser.ts).
+  bench: [...CORE, '.', 'node', 'demo', 'spec'],
   scripts: [...CORE, '.', 'node', 'demo'],
   spec: ['*'],
 };

@@ -2,7 +2,7 @@
  * Which kernels run, and waiting until the fast ones can: the one place a user (or a test) asks.
  */
 import { getKernelBackend, wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending, type KernelBackend } from './wasm/index.js';
-import { getKernelThreads, kernelThreadsDisabledReason } from './parallel/index.js';
+import { getKernelThreads, kernelThreadsDisabledReason, noThreadsReason } from './parallel/index.js';
 
 export interface KernelStatus {
   /** The kernels that run now: 'wasm' (WebAssembly SIMD) or 'ts' (the TypeScript reference). */
@@ -13,7 +13,7 @@ export interface KernelStatus {
   wasmFailure: string | null;
   /** Threads GEMM and convolutions are split over (1: the calling thread only). */
   threads: number;
-  /** Why fewer threads run than were asked for (no worker_threads, a failed worker, ...), or null. */
+  /** Why fewer threads run than were asked for, or than the machine has (no worker_threads here, a failed worker, ...); null when nothing limits them. */
   threadsNote: string | null;
 }
 
@@ -24,7 +24,7 @@ export function kernelStatus(): KernelStatus {
     wasmLoaded: wasmKernelsAvailable(),
     wasmFailure: wasmLoadFailure(),
     threads: getKernelThreads(),
-    threadsNote: kernelThreadsDisabledReason(),
+    threadsNote: kernelThreadsDisabledReason() ?? noThreadsReason(),
   };
 }
 

@@ -70,6 +70,7 @@ describe('package: installed from the tarball', function () {
     const { status, result } = JSON.parse(stdout) as { status: lib.KernelStatus; result: ScenarioResult };
     expect(status.backend).to.equal('wasm');
     expect(status.wasmFailure).to.equal(null);
+    expect(status.threadsNote).to.equal(null);
     expect(result.backend).to.equal('wasm');
     expectSameResult(result, reference, 'node');
   });
@@ -168,6 +169,13 @@ describe('package: installed from the tarball', function () {
     });
     expect(bundled.errors).to.deep.equal([]);
     expect(bundled.warnings.map((w) => w.text)).to.deep.equal([]);
+    // The kernel-worker entry (browser kernel threads) bundles on its own as well.
+    writeFileSync(join(page, 'kernel-entry.mjs'), "import 'lrp-tape/kernel-worker';\n");
+    const worker = await build({
+      entryPoints: [join(page, 'kernel-entry.mjs')], bundle: true, platform: 'browser', format: 'esm', target: 'es2022',
+      outfile: join(page, 'kernel-worker.js'), logLevel: 'silent', absWorkingDir: consumer,
+    });
+    expect(worker.errors).to.deep.equal([]);
     writeFileSync(join(page, 'index.html'), '<!doctype html><meta charset="utf-8"><title>lrp-tape</title><link rel="icon" href="data:,"><script type="module" src="bundle.js"></script>');
     const server = await serveStatic(page);
     // The same page where a content-security policy forbids compiling WebAssembly.
@@ -185,6 +193,8 @@ describe('package: installed from the tarball', function () {
       expect(log.errors).to.deep.equal([]);
       expect(log.warnings).to.deep.equal([]);
       expect(got.status.backend).to.equal('wasm');
+      expect(got.status.threads).to.equal(1);
+      expect(got.status.threadsNote).to.match(/^no kernel threads in this browser context: the page is not cross-origin isolated/);
       expect(got.result.backend).to.equal('wasm');
       expectSameResult(got.result, reference, 'chromium');
 

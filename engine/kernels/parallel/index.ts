@@ -22,8 +22,10 @@ import { usablePool } from './state.js';
 export { KernelWorkerError, setKernelWorkerTimeout };
 export { FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT, type ConvKind, type ConvFn, type GemmFn } from './tiles.js';
 export {
-  setKernelThreads, getKernelThreads, kernelThreadsDisabledReason, kernelThreadsActive, startKernelWorkers, setKernelThreadLimits, kernelThreadStats,
+  setKernelThreads, getKernelThreads, kernelThreadsDisabledReason, kernelThreadsActive, startKernelWorkers, startKernelWorkersAsync, setKernelThreadLimits, kernelThreadStats,
+  noThreadsReason,
 } from './state.js';
+export { setKernelWorkerUrl } from './web.js';
 export { gemmParallel } from './gemm-split.js';
 export { convParallel } from './conv-split.js';
 

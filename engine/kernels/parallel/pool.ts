@@ -14,6 +14,7 @@ import {
   CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { ResidentArena } from './resident.js';
+import { webWorkerThreads } from './web.js';
 import { InternalError } from '../../errors.js';
 
 type WT = WorkerThreadsLike;
@@ -27,9 +28,12 @@ interface NodeProcess {
 
 const proc = (globalThis as { process?: NodeProcess }).process;
 
-/** node:worker_threads, or null outside Node (browsers, bundles without it, Node < 20.16). */
+/**
+ * node:worker_threads; in a browser the Web Worker adapter (web.ts) where it can run; else null
+ * (Node < 20.16, a page's main thread, a page that is not cross-origin isolated, ...).
+ */
 export function workerThreadsModule(): WT | null {
-  if (!proc?.versions?.node || typeof proc.getBuiltinModule !== 'function') return null;
+  if (!proc?.versions?.node || typeof proc.getBuiltinModule !== 'function') return webWorkerThreads();
   try {
     const wt = proc.getBuiltinModule('node:worker_threads') as WT | undefined;
     return wt && typeof wt.Worker === 'function' && typeof SharedArrayBuffer === 'function' ? wt : null;
@@ -39,6 +43,8 @@ export function workerThreadsModule(): WT | null {
 }
 
 export function availableCores(): number {
+  const browserCores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (!proc?.versions?.node && typeof browserCores === 'number' && browserCores > 0) return browserCores;
   try {
     const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus(): unknown[] } | undefined;
     if (!os) return 1;

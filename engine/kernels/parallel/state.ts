@@ -6,6 +6,7 @@
 import type { FloatArray } from '../gemm.js';
 import { Pool, workerThreadsModule, availableCores } from './pool.js';
 import { RESIDENT_BYTES } from './resident.js';
+import { webThreadsUnavailableReason } from './web.js';
 
 // ---------------------------------------------------------------------------------------------
 // Thread count
@@ -60,8 +61,16 @@ export function getKernelThreads(): number {
 
 /** Why the kernels run single-threaded despite `setKernelThreads(n > 1)`, or null. */
 export function kernelThreadsDisabledReason(): string | null {
-  if (requested > 1 && !workerThreadsModule()) return 'worker_threads / SharedArrayBuffer are not available here';
+  if (requested > 1 && !workerThreadsModule()) return noThreadsReason();
   return disabled;
+}
+
+/** Why this runtime has no kernel threads at all, or null when it has them. */
+export function noThreadsReason(): string | null {
+  if (workerThreadsModule()) return null;
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (proc?.versions?.node) return 'kernel threads need node:worker_threads and SharedArrayBuffer (Node >= 20.16)';
+  return `no kernel threads in this browser context: ${webThreadsUnavailableReason() ?? 'unknown'}`;
 }
 
 /** Hot-path check for gemm.ts / conv.ts: more than one thread and not already inside a split call. */
@@ -123,6 +132,20 @@ export function startKernelWorkers(timeoutMs = 60_000): boolean {
   const ok = pool.waitReady(timeoutMs);
   if (!ok) usablePool(false);
   return ok;
+}
+
+/**
+ * As startKernelWorkers, but waits by going back to the event loop: a browser worker cannot start
+ * its nested kernel workers while it blocks, so there this is the way to wait for them.
+ */
+export async function startKernelWorkersAsync(timeoutMs = 60_000): Promise<boolean> {
+  if (getKernelThreads() <= 1) return false;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (usablePool(false) !== null) return true;
+    if (disabled !== null || Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
