@@ -386,7 +386,12 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   let ledgerText: string | null = null;
   if (o.attributor === 'gradient') {
     const rec = recordForward(view, x);
-    relevance = rec.attribute(seed, { composite }).relevance;
+    const bar = ctx.progress?.('backward', rec.recording.layers.length);
+    try {
+      relevance = rec.attribute(seed, { composite, onProgress: bar ? (done, _total, layer) => bar.update(done, { layer: layer?.name || (layer ? layer.type : 'done') }) : undefined }).relevance;
+    } finally {
+      bar?.stop();
+    }
     let ledger = o.ledger ? relevanceLedger(rec, seed, composite) : null;
     if (ledger) ledgerText = formatLedger(ledger);
     // A plain gradient is not meant to conserve; an LRP composite is, up to its biases and stabilizers.

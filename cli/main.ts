@@ -87,13 +87,14 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
     .addOption(new Option('--dtype <dtype>', 'compute in this dtype').choices(['float32', 'float64']).default('float32'))
     .option('--ledger', 'print the relevance ledger: per layer, relevance arriving, passed on and absorbed (bias, stabilizer)')
     .option('--no-progress', 'no progress bar (bars are shown only on a terminal, never under CI)')
-    .action((input: string | undefined, opts: Omit<ExplainOptions, 'input'> & { input?: string; progress: boolean }) =>
+    .option('-q, --quiet', 'no progress bar (same as --no-progress)')
+    .action((input: string | undefined, opts: Omit<ExplainOptions, 'input'> & { input?: string; progress: boolean; quiet?: boolean }) =>
       guard('explain', async () => {
         if (input !== undefined && opts.input !== undefined) throw new CliError(`give the input once: '${input}' and --input '${opts.input}'`);
         const file = input ?? opts.input;
         if (file === undefined) throw new CliError('explain needs an input: a file argument or --input FILE');
         const { explainCommand } = await import('./explain.js');
-        explainCommand({ ...opts, input: file }, { stdout: out, warn: err, progress: progressBars(opts.progress) });
+        explainCommand({ ...opts, input: file }, { stdout: out, warn: err, progress: progressBars(opts.progress && !opts.quiet) });
       }),
     );
 
