@@ -325,13 +325,21 @@ export interface ExplainResult {
   relevance: Tensor;
   targets: number[];
   composite: Composite | null;
+  /** The output's class names, when the model has them. */
+  classNames?: readonly string[];
 }
 
 function fmt(v: number): string {
   return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);
 }
 
-export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainResult {
+/** Already loaded parts (batches load the model once and stack several images). */
+export interface Preloaded {
+  model?: LoadedModel;
+  input?: LoadedInput;
+}
+
+export function explainCommand(o: ExplainOptions, ctx: ExplainContext, pre: Preloaded = {}): ExplainResult {
   // Cheap checks first, so a typo fails before a large model is built.
   if (!['float32', 'float64'].includes(o.dtype)) throw new CliError(`--dtype must be float32 or float64, got '${o.dtype}'`);
   if (!(ATTRIBUTORS as readonly string[]).includes(o.attributor)) throw new CliError(`unknown attributor '${o.attributor}' (known: ${ATTRIBUTORS.join(', ')})`);
@@ -357,9 +365,9 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`cannot write ${flag} '${path}': folder '${dir}' does not exist`, 'io');
   }
 
-  const loaded = loadModel(o);
+  const loaded = pre.model ?? loadModel(o);
   const { model, description: modelDesc } = loaded;
-  const input = loadInput(o);
+  const input = pre.input ?? loadInput(o);
   const view: Forward = canonizers.length ? canonize(model, canonizers) : model;
   const x = input.x;
 
@@ -479,5 +487,5 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   }
   if (ledgerText !== null) ctx.stdout(ledgerText);
   if (written.length) ctx.stdout(`wrote ${written.join(', ')}`);
-  return { output, relevance, targets, composite };
+  return { output, relevance, targets, composite, ...(classNames ? { classNames } : {}) };
 }

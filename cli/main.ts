@@ -62,7 +62,7 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
     .requiredOption('-m, --model <name|file.json>', `a builder (${BUILDER_NAMES.join(', ')}) or a model-spec JSON file (FORMAT.md)`)
     .option('-w, --weights <file.safetensors>', 'state dict with PyTorch names (required)')
     .option('--weights-prefix <prefix>', "use only tensors whose name starts with this prefix, stripped (e.g. 'param/' for reference cases)")
-    .argument('[input]', 'the input (same as --input)')
+    .argument('[inputs...]', 'the input (same as --input); several files, folders or patterns ("photos/*.jpg") explain a batch into --out-dir')
     .option('-i, --input <file>', 'a PNG or JPEG image, or a safetensors file with the input tensor ([C,H,W], [N,C,H,W], [F] or [N,F])')
     .option('--input-key <name>', "tensor to use from a safetensors input (default: 'input', or the only tensor)")
     .option('--preprocess <preset>', "torchvision preprocessing for an image input: 'imagenet' = shorter side to 256 (antialiased bilinear), center crop 224, ImageNet mean/std")
@@ -88,11 +88,23 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
     .option('--ledger', 'print the relevance ledger: per layer, relevance arriving, passed on and absorbed (bias, stabilizer)')
     .option('--no-progress', 'no progress bar (bars are shown only on a terminal, never under CI)')
     .option('-q, --quiet', 'no progress bar (same as --no-progress)')
-    .action((input: string | undefined, opts: Omit<ExplainOptions, 'input'> & { input?: string; progress: boolean; quiet?: boolean }) =>
+    .option('--batch-size <n>', 'images explained together when there are several inputs', '8')
+    .option('--out-dir <dir>', 'with several inputs: one heatmap per image and an index.html here')
+    .action((inputs: string[], opts: Omit<ExplainOptions, 'input'> & { input?: string; progress: boolean; quiet?: boolean; batchSize: string; outDir?: string }) =>
       guard('explain', async () => {
-        if (input !== undefined && opts.input !== undefined) throw new CliError(`give the input once: '${input}' and --input '${opts.input}'`);
-        const file = input ?? opts.input;
-        if (file === undefined) throw new CliError('explain needs an input: a file argument or --input FILE');
+        if (inputs.length && opts.input !== undefined) throw new CliError(`give the input once: '${inputs[0]}' and --input '${opts.input}'`);
+        const all = opts.input !== undefined ? [opts.input] : inputs;
+        if (!all.length) throw new CliError('explain needs an input: a file argument or --input FILE');
+        const { expandInputs, explainBatch } = await import('./batch.js');
+        const { files, many } = expandInputs(all);
+        const file = files[0]!;
+        if (many || opts.outDir !== undefined) {
+          const batchSize = Number(opts.batchSize);
+          if (!Number.isInteger(batchSize) || batchSize < 1) throw new CliError(`--batch-size must be a positive integer, got '${opts.batchSize}'`);
+          if (opts.outDir === undefined) throw new CliError(`${files.length} inputs: give --out-dir DIR for their heatmaps and index page`);
+          explainBatch(files, { ...opts, input: file }, { stdout: out, warn: err, progress: progressBars(opts.progress && !opts.quiet) }, { batchSize, outDir: opts.outDir });
+          return;
+        }
         const { explainCommand } = await import('./explain.js');
         explainCommand({ ...opts, input: file }, { stdout: out, warn: err, progress: progressBars(opts.progress && !opts.quiet) });
       }),

@@ -4,7 +4,7 @@
  * architecture's canonizers applied unless refused. Random weights: the names and the plumbing are
  * under test here, the numbers are covered by the reference cases.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -93,5 +93,32 @@ describe('cli: explain a torchvision ImageNet model', function () {
     expect(wrong.stderr).to.match(/first mismatching tensor 'layer1\.2\.conv1\.weight' \(model \[64, 64, 3, 3\], weights: none\); the weights look like resnet18 \(--model resnet18\)$/);
     const both = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', '--size', '224', PNG]);
     expect(both.stderr).to.contain('--size and --preprocess both set the input size; give one');
+  });
+
+  it('a folder in batches: one heatmap per image, the same as explaining it alone, and an index page', async () => {
+    mkdirSync(p('photos'));
+    copyFileSync(JPG, p('photos/a.jpg'));
+    copyFileSync(PNG, p('photos/b.png'));
+    copyFileSync(JPG, p('photos/c.jpeg'));
+    const r = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', p('photos'), '--batch-size', '2', '--out-dir', p('out')]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('batch 1: [0] a.jpg, [1] b.png');
+    expect(r.stdout).to.contain('batch 2: [0] c.jpeg');
+    const alone = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', p('photos/b.png'), '-o', p('b-alone.png')]);
+    expect(alone.code, alone.stderr).to.equal(0);
+    const a = readPng(p('out/b.png'));
+    const b = readPng(p('b-alone.png'));
+    let worst = 0;
+    for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i]! - b.data[i]!));
+    expect(worst).to.be.at.most(1);
+    const html = readFileSync(p('out/index.html'), 'utf8');
+    for (const f of ['a.png', 'b.png', 'c.png']) expect(html).to.contain(`src="${f}"`);
+    const glob = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', p('photos/*.jp*g'), '--out-dir', p('out2')]);
+    expect(glob.code, glob.stderr).to.equal(0);
+    expect(glob.stdout).to.contain('batch 1: [0] a.jpg, [1] c.jpeg');
+    const noDir = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), '--preprocess', 'imagenet', p('photos')]);
+    expect(noDir.stderr).to.contain('3 inputs: give --out-dir DIR for their heatmaps and index page');
+    const sizes = await runHere(['explain', '-m', 'resnet18', '-w', p('resnet18.safetensors'), p('photos/a.jpg'), p('b-alone.png'), '--out-dir', p('out3')]);
+    expect(sizes.stderr).to.match(/a batch needs one input size, got 1x3x375x500, 1x3x224x224 .*: use --preprocess imagenet or --size HxW/);
   });
 });
