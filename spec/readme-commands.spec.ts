@@ -1,10 +1,10 @@
 /**
  * Every shell command README.md and docs/EXPORT.md show (lines of `sh` blocks, and the README's command
  * table) either runs here and exits 0, or is listed in NOT_RUN with the reason. Weights are random
- * (seeded) stand-ins under the file names the commands use; dog.jpg is the preprocessing fixture.
+ * (seeded) stand-ins under the file names the commands use; dog.jpg and photos/ hold the preprocessing fixture.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -75,6 +75,9 @@ describe('the commands README.md and docs/EXPORT.md show', function () {
     dir = mkdtempSync(join(tmpdir(), 'lrp-tape-readme-'));
     writeStateDictFile(join(dir, 'resnet18.safetensors'), resnet18({ rng: new E.Rng(7) }));
     copyFileSync(join(root, 'spec/fixtures/preprocess/image.jpg'), join(dir, 'dog.jpg'));
+    mkdirSync(join(dir, 'photos'));
+    copyFileSync(join(root, 'spec/fixtures/preprocess/image.jpg'), join(dir, 'photos', 'cat.jpg'));
+    copyFileSync(join(root, 'spec/fixtures/preprocess/image.png'), join(dir, 'photos', 'owl.png'));
     const exportDoc = readFileSync(join(root, 'docs/EXPORT.md'), 'utf8');
     const json = /```json\n([\s\S]*?)```/.exec(exportDoc)![1]!;
     writeFileSync(join(dir, 'model.json'), json);
