@@ -203,7 +203,7 @@ describe('cli: lrp-tape', function () {
       [['explain', '-m', p('model.json'), '-w', p('garbage.safetensors'), '-i', p('x.safetensors')], /weights file '.*garbage\.safetensors' is not a valid safetensors file/, DATA],
       [['explain', '-m', p('model.json'), '-w', p('w.safetensors'), '--weights-prefix', 'param/', '-i', p('x.safetensors')], /holds no tensor whose name starts with 'param\/'/, DATA],
       [[...base(), '-i', p('nothere.png')], /cannot read input '.*nothere\.png': no such file/, IO],
-      [[...base(), '-i', dir], /cannot read input '.*': it is a directory/, IO],
+      [[...base(), '-i', dir], /\d+ inputs: give --out-dir DIR for their heatmaps and index page/, USAGE],
       [[...base(), '-i', p('w.safetensors')], /holds 4 tensors .*choose one with --input-key/, USAGE],
       [[...base(), '-i', p('x.safetensors'), '--input-key', 'nope'], /has no tensor 'nope'/, USAGE],
       [['explain', '-m', p('broken.json'), '-w', p('w.safetensors'), '-i', p('x.safetensors')], /model spec '.*broken\.json' is not valid JSON/, DATA],
