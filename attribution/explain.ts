@@ -29,6 +29,12 @@ export interface AttributeOptions {
   paramRelevance?: boolean;
   /** Called with each layer's incoming relevance and the relevance it passes to its inputs. */
   onLayer?: (layer: LayerRecord, relevanceOut: Tensor, relevanceIn: readonly (Tensor | null)[]) => void;
+  /**
+   * Progress of the backward, for a bar or a log (nothing here knows about terminals): called after
+   * each recorded layer with the count done so far and the recording's layer count, and once more
+   * with (total, total) at the end (layers off the input's path are never visited).
+   */
+  onProgress?: (done: number, total: number, layer: LayerRecord | null) => void;
 }
 
 export interface Attribution {
@@ -114,6 +120,15 @@ export class RecordedForward {
       return (l, g) => rule.backward(l, g, ctx);
     };
     const gradOutputs = this.seedFor(seed);
+    const total = this.recording.layers.length;
+    let done = 0;
+    const { onLayer, onProgress } = opts;
+    const onLayerGrad: AttributeOptions['onLayer'] = onProgress
+      ? (layer, rOut, rIn) => {
+          onLayer?.(layer, rOut, rIn);
+          onProgress(Math.min(++done, total), total, layer);
+        }
+      : onLayer;
     // An outer noGrad must not silently turn a createGraph backward into an unrecorded one.
     const [relevance] = E.withGradMode(true, () =>
       E.grad(this.output, this.input, {
@@ -121,12 +136,13 @@ export class RecordedForward {
         createGraph: opts.createGraph ?? false,
         retainGraph: true,
         rules: resolve,
-        onLayerGrad: opts.onLayer,
+        onLayerGrad: onLayerGrad,
         allowUnused: true,
       }),
     );
     // No path from the output back to the input: a zero map would look like an explanation.
     if (!relevance) throw new ExplainError('the recorded output does not depend on the input through recorded ops (no graph): did the forward detach the input?');
+    onProgress?.(total, total, null);
     return { relevance, paramRelevance, rules: assignment };
   }
 }

@@ -23,3 +23,14 @@ export function canonizerFrom(c: string | Canonizer): Canonizer {
   if (!k) throw new CanonizerError(`unknown canonizer '${safeName(c, 60)}' (known: ${canonizerNames.join(', ')})`);
   return k.make();
 }
+
+/**
+ * The canonizers an architecture needs for LRP to mean what its rules say, by torchvision
+ * builder name: ResNets merge batch norms and make residual sums explicit; VGG with batch norm
+ * merges them; plain VGG needs none.
+ */
+export function defaultCanonizers(architecture: string): string[] {
+  if (/^resnet\d+$/.test(architecture)) return ['resnet'];
+  if (/^vgg\d+_bn$/.test(architecture)) return ['sequential_merge_batchnorm'];
+  return [];
+}

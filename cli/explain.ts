@@ -8,16 +8,17 @@ import { basename, resolve } from 'node:path';
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { parseSafetensors, SafetensorsError, type RawTensor } from '../engine/safetensors.js';
-import { checkOutputPath, decodePng, UnsafeOutputError, writePng, writeSafetensorsFile } from '../node/index.js';
+import { checkOutputPath, decodeImage, UnsafeOutputError, writePng, writeSafetensorsFile } from '../node/index.js';
 import { loadSafetensorsStateDict, rawToTensor, StateDictError, tensorToRaw, type Module } from '../nn/index.js';
 import * as M from '../models/index.js';
 import { compositeFromSpec, compositeNames, type Composite } from '../composites/index.js';
-import { canonize, canonizerFrom } from '../canonizers/index.js';
+import { canonize, canonizerFrom, defaultCanonizers } from '../canonizers/index.js';
 import { integratedGradients, occlusion, oneHotSeed, recordForward, runForward, smoothGrad, type Forward, type Seed } from '../attribution/index.js';
-import { getColorMap, grid, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData, type Image } from '../image/index.js';
-import { formatLedger, relevanceLedger } from '../diagnostics/index.js';
+import { getColorMap, grid, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData, preprocess, PREPROCESS_PRESETS, sniffImageFormat, type Image } from '../image/index.js';
+import { conservationProblem, formatLedger, relevanceLedger, type ConservationProblem } from '../diagnostics/index.js';
 import { CliError, describeStateDictError, someOf } from './errors.js';
 import { ATTRIBUTORS, BUILDER_NAMES } from './names.js';
+import { resolveTarget, topPredictions } from './predictions.js';
 import type { ProgressFactory } from '../demo/run.js';
 
 export interface ExplainOptions {
@@ -27,11 +28,13 @@ export interface ExplainOptions {
   input: string;
   inputKey?: string;
   size?: string;
+  preprocess?: string;
   mean?: string;
   std?: string;
   composite: string;
   arg: string[];
-  canonizer: string[];
+  /** Canonizer names; empty: the architecture's defaults; false (`--no-canonizer`): none. */
+  canonizer: string[] | false;
   target?: string;
   timesOutput?: boolean;
   attributor: string;
@@ -49,6 +52,8 @@ export interface ExplainOptions {
 
 export interface ExplainContext {
   stdout: (line: string) => void;
+  /** Warnings (one line each); default: none shown. */
+  warn?: (line: string) => void;
   progress?: ProgressFactory;
 }
 
@@ -141,6 +146,8 @@ function readBytes(path: string, what: string): Buffer {
 export interface LoadedModel {
   model: Module;
   description: string;
+  /** The builders are torchvision's ImageNet architectures: their labels, when the head has 1000 outputs. */
+  classNames?: readonly string[];
 }
 
 export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weightsPrefix' | 'dtype'>): LoadedModel {
@@ -189,12 +196,26 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
   try {
     model.loadStateDict(weights);
   } catch (e) {
-    if (e instanceof StateDictError) throw new CliError(`weights '${o.weights}' do not match the model '${description}': ${describeStateDictError(e)}`, 'data');
+    if (e instanceof StateDictError) throw new CliError(`weights '${o.weights}' do not match the model '${description}': ${describeStateDictError(e)}${mismatchHint(model, weights, o.model)}`, 'data');
     throw e;
   }
   model.eval();
   const n = model.parameters().reduce((a, p) => a + p.size, 0);
-  return { model, description: `${description} (${n.toLocaleString('en-US')} parameters, ${dtype})` };
+  return { model, description: `${description} (${n.toLocaleString('en-US')} parameters, ${dtype})`, ...(builder ? { classNames: M.IMAGENET_CLASSES } : {}) };
+}
+
+/** The model's first tensor (in its own order) the weights lack or shape differently, and the architecture the weights look like. */
+function mismatchHint(model: Module, weights: Map<string, Tensor>, modelName: string): string {
+  let first = '';
+  for (const [name, t] of model.stateDict()) {
+    const w = weights.get(name);
+    if (!w) first = `'${name}' (model [${t.shape.join(', ')}], weights: none)`;
+    else if (w.shape.length !== t.shape.length || w.shape.some((d, i) => d !== t.shape[i])) first = `'${name}' (model [${t.shape.join(', ')}], weights [${w.shape.join(', ')}])`;
+    if (first) break;
+  }
+  const guess = M.guessArchitecture(new Map([...weights].map(([k, v]) => [k, v.shape])));
+  const looks = guess && guess !== modelName ? `; the weights look like ${guess}${(BUILDER_NAMES as readonly string[]).includes(guess) ? ` (--model ${guess})` : ''}` : '';
+  return `${first ? `; first mismatching tensor ${first}` : ''}${looks}`;
 }
 
 // ---- input -------------------------------------------------------------------------------------
@@ -202,44 +223,61 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
 export interface LoadedInput {
   x: Tensor;
   description: string;
-  /** Set for PNG inputs: what `--size` and normalisation made of the image. */
+  /** Set for image inputs: what `--size` / `--preprocess` and normalisation made of the image. */
   image?: { width: number; height: number; resized: boolean };
   mean?: number[];
   std?: number[];
 }
 
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
-
-export function loadInput(o: Pick<ExplainOptions, 'input' | 'inputKey' | 'size' | 'mean' | 'std' | 'dtype'>): LoadedInput {
+export function loadInput(o: Pick<ExplainOptions, 'input' | 'inputKey' | 'size' | 'preprocess' | 'mean' | 'std' | 'dtype'>): LoadedInput {
   const bytes = readBytes(o.input, 'input');
-  const isPng = PNG_MAGIC.every((b, i) => bytes[i] === b);
+  const format = sniffImageFormat(bytes);
   let x: Tensor;
   let out: LoadedInput;
-  if (isPng) {
-    const img = decodePng(bytes, `input '${o.input}'`);
-    const size = parseSize(o.size);
+  if (o.preprocess !== undefined && !Object.hasOwn(PREPROCESS_PRESETS, o.preprocess)) {
+    throw new CliError(`unknown --preprocess '${o.preprocess}' (known: ${Object.keys(PREPROCESS_PRESETS).join(', ')})`);
+  }
+  if (o.preprocess !== undefined && o.size !== undefined) throw new CliError(`--size and --preprocess both set the input size; give one`);
+  if (format) {
+    const img = decodeImage(bytes, `input '${o.input}'`);
     const mean = numberList(o.mean, '--mean', IMAGENET_MEAN);
     const std = numberList(o.std, '--std', IMAGENET_STD);
-    const [h, w] = size ?? [img.height, img.width];
-    const data = imageToTensorData(img, { size: [h, w], mean, std });
-    x = new E.Tensor(data, [1, 3, h, w]);
-    const resized = h !== img.height || w !== img.width;
-    out = {
-      x,
-      description: `${basename(o.input)} (${img.width}x${img.height} PNG${resized ? `, resized to ${w}x${h}` : ''})`,
-      image: { width: img.width, height: img.height, resized },
-      mean,
-      std,
-    };
+    const kind = format === 'png' ? 'PNG' : 'JPEG';
+    if (o.preprocess !== undefined) {
+      const preset = PREPROCESS_PRESETS[o.preprocess]!;
+      const three = (v: number[]): [number, number, number] => (v.length === 1 ? [v[0]!, v[0]!, v[0]!] : [v[0]!, v[1]!, v[2]!]);
+      const p = preprocess(img, { ...preset, mean: o.mean ? three(mean) : preset.mean, std: o.std ? three(std) : preset.std });
+      x = new E.Tensor(p.data, [1, 3, p.image.height, p.image.width]);
+      out = {
+        x,
+        description: `${basename(o.input)} (${img.width}x${img.height} ${kind}, --preprocess ${o.preprocess}: shorter side ${preset.resize}, center crop ${p.image.width}x${p.image.height})`,
+        image: { width: img.width, height: img.height, resized: true },
+        mean,
+        std,
+      };
+    } else {
+      const size = parseSize(o.size);
+      const [h, w] = size ?? [img.height, img.width];
+      const data = imageToTensorData(img, { size: [h, w], mean, std });
+      x = new E.Tensor(data, [1, 3, h, w]);
+      const resized = h !== img.height || w !== img.width;
+      out = {
+        x,
+        description: `${basename(o.input)} (${img.width}x${img.height} ${kind}${resized ? `, resized to ${w}x${h}` : ''})`,
+        image: { width: img.width, height: img.height, resized },
+        mean,
+        std,
+      };
+    }
   } else {
-    if (/\.png$/i.test(o.input)) throw new CliError(`input '${o.input}' is not a valid PNG (bad signature)`, 'data');
-    const pngOnly = (['size', 'mean', 'std'] as const).filter((k) => o[k] !== undefined);
-    if (pngOnly.length) throw new CliError(`${pngOnly.map((k) => `--${k}`).join(', ')} appl${pngOnly.length > 1 ? 'y' : 'ies'} to PNG inputs only; '${o.input}' is a tensor file`);
+    if (/\.(png|jpe?g)$/i.test(o.input)) throw new CliError(`input '${o.input}' is not an image: it starts with neither the PNG nor the JPEG signature`, 'data');
+    const imageOnly = (['size', 'preprocess', 'mean', 'std'] as const).filter((k) => o[k] !== undefined);
+    if (imageOnly.length) throw new CliError(`${imageOnly.map((k) => `--${k}`).join(', ')} appl${imageOnly.length > 1 ? 'y' : 'ies'} to image inputs only; '${o.input}' is a tensor file`);
     let file: ReturnType<typeof parseSafetensors>;
     try {
       file = parseSafetensors(bytes, o.input);
     } catch (e) {
-      if (e instanceof SafetensorsError) throw new CliError(`input '${o.input}' is neither a PNG nor a valid safetensors file: ${e.message.slice(e.source.length + 2)}`, 'data');
+      if (e instanceof SafetensorsError) throw new CliError(`input '${o.input}' is neither an image (PNG, JPEG) nor a valid safetensors file: ${e.message.slice(e.source.length + 2)}`, 'data');
       throw e;
     }
     const names = [...file.tensors.keys()];
@@ -264,32 +302,61 @@ export function loadInput(o: Pick<ExplainOptions, 'input' | 'inputKey' | 'size' 
 
 // ---- explain -----------------------------------------------------------------------------------
 
+/** |sum(relevance) - sum(seed)| <= share * |sum(seed)|. */
+function conservedWithin(seed: Tensor, relevance: Tensor, share: number): boolean {
+  let s = 0;
+  let r = 0;
+  for (let i = 0; i < seed.size; i++) s += seed.data[i]!;
+  for (let i = 0; i < relevance.size; i++) r += relevance.data[i]!;
+  return Math.abs(r - s) <= share * Math.abs(s);
+}
+
+function conservationWarning(p: ConservationProblem, missing: string[]): string {
+  const worst = p.layers[0];
+  const where = worst
+    ? `; ${p.layers.length} layer${p.layers.length > 1 ? 's' : ''} without an LRP rule ${worst.amount < 0 ? 'create' : 'lose'} it, the most at '${worst.key}' (${worst.type}, ${worst.rule}: ${worst.amount < 0 ? 'created' : 'lost'} ${fmt(Math.abs(worst.amount))})`
+    : '; outside any recorded layer';
+  const hint = missing.length ? `; try --canonizer ${missing.join(' --canonizer ')}` : '';
+  return `warning: relevance is not conserved beyond what the rules explain: it sums to ${fmt(p.input)} at the input for ${fmt(p.seed)} at the output${where}${hint}`;
+}
+
 export interface ExplainResult {
   output: Tensor;
   relevance: Tensor;
   targets: number[];
   composite: Composite | null;
+  /** The output's class names, when the model has them. */
+  classNames?: readonly string[];
 }
 
 function fmt(v: number): string {
   return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);
 }
 
-export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainResult {
+/** Already loaded parts (batches load the model once and stack several images). */
+export interface Preloaded {
+  model?: LoadedModel;
+  input?: LoadedInput;
+}
+
+export function explainCommand(o: ExplainOptions, ctx: ExplainContext, pre: Preloaded = {}): ExplainResult {
   // Cheap checks first, so a typo fails before a large model is built.
   if (!['float32', 'float64'].includes(o.dtype)) throw new CliError(`--dtype must be float32 or float64, got '${o.dtype}'`);
   if (!(ATTRIBUTORS as readonly string[]).includes(o.attributor)) throw new CliError(`unknown attributor '${o.attributor}' (known: ${ATTRIBUTORS.join(', ')})`);
   const level = numberOpt(o.level, '--level', (n) => Number.isFinite(n) && n > 0, 'a positive number')!;
   getColorMap(o.cmap);
-  const targetArg = numberOpt(o.target, '--target', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
+  if (o.target !== undefined && o.target.trim() === '') throw new CliError(`--target must be a class index or name, got ''`);
   const args = Object.fromEntries(o.arg.map(parseArg));
   const plain = PLAIN.has(o.composite);
   if (plain && o.arg.length) throw new CliError(`--arg is for composites; '${o.composite}' takes none`);
   if (!plain && !compositeNames.includes(o.composite)) {
     throw new CliError(`unknown composite '${o.composite}' (known: ${[...compositeNames, 'gradient'].join(', ')})`);
   }
-  const composite: Composite | null = plain ? null : compositeFromSpec({ name: o.composite, args, canonizers: o.canonizer });
-  const canonizers = o.canonizer.map((n) => canonizerFrom(n));
+  // A known architecture gets the canonizers LRP needs on it unless the user chose (or refused) some.
+  const defaulted = o.canonizer !== false && o.canonizer.length === 0 && !plain;
+  const canonizerNames = o.canonizer === false ? [] : o.canonizer.length ? o.canonizer : plain ? [] : defaultCanonizers(o.model);
+  const composite: Composite | null = plain ? null : compositeFromSpec({ name: o.composite, args, canonizers: canonizerNames });
+  const canonizers = canonizerNames.map((n) => canonizerFrom(n));
   if (o.out && !/\.png$/i.test(o.out)) throw new CliError(`--out '${o.out}' must name a .png file`);
   // Output paths are checked (node/output-path.ts) before the (possibly long) work starts, and again at the write.
   const inputs = [o.input, o.weights, existsSync(o.model) ? o.model : undefined];
@@ -305,8 +372,9 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   }
   if (o.out !== undefined && o.relevance !== undefined && resolve(o.out) === resolve(o.relevance)) throw new CliError(`--out and --relevance name the same file '${o.out}'`);
 
-  const { model, description: modelDesc } = loadModel(o);
-  const input = loadInput(o);
+  const loaded = pre.model ?? loadModel(o);
+  const { model, description: modelDesc } = loaded;
+  const input = pre.input ?? loadInput(o);
   const view: Forward = canonizers.length ? canonize(model, canonizers) : model;
   const x = input.x;
 
@@ -316,14 +384,15 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
     output = E.noGrad(() => runForward(view, x));
   } catch (e) {
     if (!(e instanceof E.ShapeError)) throw e;
-    const hint = input.image ? `; resize it with --size HxW` : '';
+    const hint = input.image ? `; resize it with --preprocess imagenet or --size HxW` : '';
     const what = input.image ? `image '${o.input}' (${input.image.width}x${input.image.height}${input.image.resized ? `, resized to ${x.shape[3]}x${x.shape[2]}` : ''})` : `input of shape [${x.shape.join(', ')}]`;
     throw new CliError(`the ${what} does not fit the model: ${e.message.split('\n')[0]}${hint}`, 'data');
   }
   if (output.ndim !== 2) throw new CliError(`the model's output has shape [${output.shape.join(', ')}]; explain needs [N, classes]`, 'data');
   const N = output.shape[0]!;
   const K = output.shape[1]!;
-  if (targetArg !== undefined && targetArg >= K) throw new CliError(`target ${targetArg} is out of range: the model has ${K} outputs (0..${K - 1})`);
+  const classNames = loaded.classNames && loaded.classNames.length === K ? loaded.classNames : undefined;
+  const targetArg = o.target !== undefined ? resolveTarget(o.target, K, classNames) : undefined;
   const top = Array.from(E.argmax(output, 1).data);
   const targets = targetArg !== undefined ? new Array<number>(N).fill(targetArg) : top;
   const seed: Seed = o.timesOutput ? (out: Tensor) => E.mul(out, oneHotSeed(out, targets)) : (out: Tensor) => oneHotSeed(out, targets);
@@ -332,8 +401,21 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   let ledgerText: string | null = null;
   if (o.attributor === 'gradient') {
     const rec = recordForward(view, x);
-    relevance = rec.attribute(seed, { composite }).relevance;
-    if (o.ledger) ledgerText = formatLedger(relevanceLedger(rec, seed, composite));
+    const bar = ctx.progress?.('backward', rec.recording.layers.length);
+    try {
+      relevance = rec.attribute(seed, { composite, onProgress: bar ? (done, _total, layer) => bar.update(done, { layer: layer?.name || (layer ? layer.type : 'done') }) : undefined }).relevance;
+    } finally {
+      bar?.stop();
+    }
+    let ledger = o.ledger ? relevanceLedger(rec, seed, composite) : null;
+    if (ledger) ledgerText = formatLedger(ledger);
+    // A plain gradient is not meant to conserve; an LRP composite is, up to its biases and stabilizers.
+    // The ledger costs another backward, so it is only built when the totals are off.
+    if (composite && ctx.warn && !conservedWithin(seed(output), relevance, 0.1)) {
+      ledger ??= relevanceLedger(rec, seed, composite);
+      const problem = conservationProblem(ledger, 0.1);
+      if (problem) ctx.warn(conservationWarning(problem, defaultCanonizers(o.model).filter((c) => !canonizerNames.includes(c))));
+    }
   } else {
     if (o.ledger) throw new CliError('--ledger needs --attributor gradient (the ledger follows one backward pass)');
     if (o.attributor === 'occlusion') {
@@ -380,7 +462,7 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
       input: o.input,
       composite: composite ? o.composite : 'gradient',
       composite_args: JSON.stringify(args),
-      canonizers: JSON.stringify(o.canonizer),
+      canonizers: JSON.stringify(canonizerNames),
       attributor: o.attributor,
       target: JSON.stringify(targets),
       attr_output: o.timesOutput ? 'output_times_onehot' : 'onehot',
@@ -391,9 +473,13 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
   // ---- summary ---------------------------------------------------------------------------------
   ctx.stdout(`model: ${modelDesc}`);
   ctx.stdout(`input: ${input.description}`);
-  const how = o.attributor === 'occlusion' ? `occlusion (a composite has no effect on it)` : `${o.attributor === 'gradient' ? '' : `${o.attributor}, `}${composite ? `composite ${o.composite}${Object.keys(args).length ? ` ${JSON.stringify(args)}` : ''}` : 'plain gradient'}${o.canonizer.length ? `, canonizers ${o.canonizer.join(', ')}` : ''}`;
+  const how = o.attributor === 'occlusion' ? `occlusion (a composite has no effect on it)` : `${o.attributor === 'gradient' ? '' : `${o.attributor}, `}${composite ? `composite ${o.composite}${Object.keys(args).length ? ` ${JSON.stringify(args)}` : ''}` : 'plain gradient'}${canonizerNames.length ? `, canonizers ${canonizerNames.join(', ')}${defaulted ? ` (the default for ${o.model}; --no-canonizer to turn off)` : ''}` : ''}`;
   const per = relevance.size / N;
   for (let i = 0; i < N; i++) {
+    if (K > 1) {
+      ctx.stdout(`${N > 1 ? `[${i}] ` : ''}top-${Math.min(5, K)} predictions:`);
+      for (const line of topPredictions(output.data.subarray(i * K, (i + 1) * K), classNames)) ctx.stdout(line);
+    }
     let sum = 0;
     let pos = 0;
     for (let j = 0; j < per; j++) {
@@ -403,10 +489,10 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext): ExplainR
     }
     const item = N > 1 ? `[${i}] ` : '';
     ctx.stdout(
-      `${item}top class ${top[i]} (${fmt(output.data[i * K + top[i]!]!)}); explained class ${targets[i]} (${fmt(output.data[i * K + targets[i]!]!)}) with ${how}: relevance sum ${fmt(sum)}, positive ${fmt(pos)}, negative ${fmt(sum - pos)}`,
+      `${item}top class ${top[i]}${classNames ? ` '${classNames[top[i]!]}'` : ''} (${fmt(output.data[i * K + top[i]!]!)}); explained class ${targets[i]}${classNames ? ` '${classNames[targets[i]!]}'` : ''} (${fmt(output.data[i * K + targets[i]!]!)}) with ${how}: relevance sum ${fmt(sum)}, positive ${fmt(pos)}, negative ${fmt(sum - pos)}`,
     );
   }
   if (ledgerText !== null) ctx.stdout(ledgerText);
   if (written.length) ctx.stdout(`wrote ${written.join(', ')}`);
-  return { output, relevance, targets, composite };
+  return { output, relevance, targets, composite, ...(classNames ? { classNames } : {}) };
 }

@@ -63,15 +63,18 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
     .requiredOption('-m, --model <name|file.json>', `a builder (${BUILDER_NAMES.join(', ')}) or a model-spec JSON file (FORMAT.md)`)
     .option('-w, --weights <file.safetensors>', 'state dict with PyTorch names (required)')
     .option('--weights-prefix <prefix>', "use only tensors whose name starts with this prefix, stripped (e.g. 'param/' for reference cases)")
-    .requiredOption('-i, --input <file>', 'a PNG image, or a safetensors file with the input tensor ([C,H,W], [N,C,H,W], [F] or [N,F])')
+    .argument('[inputs...]', 'the input (same as --input); several files, folders or patterns ("photos/*.jpg") explain a batch into --out-dir')
+    .option('-i, --input <file>', 'a PNG or JPEG image, or a safetensors file with the input tensor ([C,H,W], [N,C,H,W], [F] or [N,F])')
     .option('--input-key <name>', "tensor to use from a safetensors input (default: 'input', or the only tensor)")
-    .option('--size <HxW>', 'resize a PNG input to HxW (or N for NxN) before normalising; default: keep its size')
-    .option('--mean <r,g,b>', 'per-channel mean subtracted from a PNG input (default ImageNet: 0.485,0.456,0.406)')
-    .option('--std <r,g,b>', 'per-channel std a PNG input is divided by (default ImageNet: 0.229,0.224,0.225)')
+    .option('--preprocess <preset>', "torchvision preprocessing for an image input: 'imagenet' = shorter side to 256 (antialiased bilinear), center crop 224, ImageNet mean/std")
+    .option('--size <HxW>', 'stretch an image input to HxW (or N for NxN) before normalising; default: keep its size')
+    .option('--mean <r,g,b>', 'per-channel mean subtracted from an image input (default ImageNet: 0.485,0.456,0.406)')
+    .option('--std <r,g,b>', 'per-channel std an image input is divided by (default ImageNet: 0.229,0.224,0.225)')
     .option('-c, --composite <name>', "composite (see 'lrp-tape composites'); 'gradient' for the plain gradient", 'epsilon_plus_flat')
     .option('-a, --arg <key=value>', 'composite argument, repeatable (numbers and JSON parsed: --arg epsilon=0.25 --arg low=-2.2)', collect, [])
-    .option('--canonizer <name>', "canonizer, repeatable (e.g. resnet, sequential_merge_batchnorm)", collect, [])
-    .option('-t, --target <K>', 'class to explain (default: the top class of each input)')
+    .option('--canonizer <name>', "canonizer, repeatable (e.g. resnet, sequential_merge_batchnorm); default: what the architecture needs (resnet* -> resnet, vgg*_bn -> sequential_merge_batchnorm)", collect, [])
+    .option('--no-canonizer', 'no canonizer, not even the architecture\'s default')
+    .option('-t, --target <K|name>', 'class to explain, by index or ImageNet name (e.g. 207 or "golden retriever"); default: the top class of each input')
     .option('--times-output', 'seed with output * one-hot (relevance in logit units) instead of the one-hot')
     .addOption(new Option('--attributor <name>', 'how to attribute').choices([...ATTRIBUTORS]).default('gradient'))
     .option('--window <n>', 'occlusion window (pixels)', undefined)
@@ -85,10 +88,26 @@ export function buildProgram(io: RunIO = {}): { program: Command; status: () => 
     .addOption(new Option('--dtype <dtype>', 'compute in this dtype').choices(['float32', 'float64']).default('float32'))
     .option('--ledger', 'print the relevance ledger: per layer, relevance arriving, passed on and absorbed (bias, stabilizer)')
     .option('--no-progress', 'no progress bar (bars are shown only on a terminal, never under CI)')
-    .action((opts: ExplainOptions & { progress: boolean }) =>
+    .option('-q, --quiet', 'no progress bar (same as --no-progress)')
+    .option('--batch-size <n>', 'images explained together when there are several inputs', '8')
+    .option('--out-dir <dir>', 'with several inputs: one heatmap per image and an index.html here')
+    .action((inputs: string[], opts: Omit<ExplainOptions, 'input'> & { input?: string; progress: boolean; quiet?: boolean; batchSize: string; outDir?: string }) =>
       guard('explain', async () => {
+        if (inputs.length && opts.input !== undefined) throw new CliError(`give the input once: '${inputs[0]}' and --input '${opts.input}'`);
+        const all = opts.input !== undefined ? [opts.input] : inputs;
+        if (!all.length) throw new CliError('explain needs an input: a file argument or --input FILE');
+        const { expandInputs, explainBatch } = await import('./batch.js');
+        const { files, many } = expandInputs(all);
+        const file = files[0]!;
+        if (many || opts.outDir !== undefined) {
+          const batchSize = Number(opts.batchSize);
+          if (!Number.isInteger(batchSize) || batchSize < 1) throw new CliError(`--batch-size must be a positive integer, got '${opts.batchSize}'`);
+          if (opts.outDir === undefined) throw new CliError(`${files.length} inputs: give --out-dir DIR for their heatmaps and index page`);
+          explainBatch(files, { ...opts, input: file }, { stdout: out, warn: err, progress: progressBars(opts.progress && !opts.quiet) }, { batchSize, outDir: opts.outDir });
+          return;
+        }
         const { explainCommand } = await import('./explain.js');
-        explainCommand(opts, { stdout: out, progress: progressBars(opts.progress) });
+        explainCommand({ ...opts, input: file }, { stdout: out, warn: err, progress: progressBars(opts.progress && !opts.quiet) });
       }),
     );
 

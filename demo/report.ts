@@ -47,7 +47,51 @@ export function writeMetrics(out: string, m: DemoMetrics): void {
   writeFileAtomic(join(out, 'metrics.json'), `${JSON.stringify(m, null, 2)}\n`);
 }
 
-export function writeHtml(out: string, m: DemoMetrics, grids: { file: string; caption: string }[]): void {
+/** A heatmap grid image and what its rows and columns show. */
+export interface ReportGrid {
+  file: string;
+  caption: string;
+  rows: string[];
+  columns: string[];
+}
+
+const TIMING_NAMES: Record<string, string> = {
+  dataSeconds: 'making the data sets',
+  plainTrainSeconds: 'training the plain model',
+  guidedTrainSeconds: 'training the guided model',
+  evaluationSeconds: 'evaluating both models',
+  reportSeconds: 'writing this report',
+  totalSeconds: 'total',
+};
+
+/** The headline as a small bar chart: decoy share and randomised accuracy, plain vs guided. */
+function headlineChart(m: DemoMetrics): string {
+  const bars: [string, number, number][] = [
+    ['decoy share of relevance', m.plain.decoyShare.consistent, m.guided.decoyShare.consistent],
+    ['accuracy, randomised patches', m.plain.accuracy.randomised, m.guided.accuracy.randomised],
+  ];
+  const w = 320;
+  const rowH = 56;
+  const barW = (v: number): number => Math.max(1, Math.round(v * (w - 150)));
+  const parts = bars.map(([label, p, g], i) => {
+    const y = i * rowH;
+    return `<text x="0" y="${y + 12}" class="l">${label}</text>
+<rect x="60" y="${y + 18}" width="${barW(p)}" height="14" fill="#888"/><text x="0" y="${y + 30}">plain</text><text x="${64 + barW(p)}" y="${y + 30}">${pct(p)}</text>
+<rect x="60" y="${y + 36}" width="${barW(g)}" height="14" fill="#2a7"/><text x="0" y="${y + 48}">guided</text><text x="${64 + barW(g)}" y="${y + 48}">${pct(g)}</text>`;
+  });
+  return `<svg class="chart" viewBox="0 0 ${w} ${bars.length * rowH}" role="img" aria-label="decoy share and randomised accuracy, plain vs guided">${parts.join('\n')}</svg>`;
+}
+
+/** A grid with its column titles above and its row labels beside it. */
+function labelledGrid(g: ReportGrid): string {
+  return `<figure class="grid">
+<div class="cols"><span></span>${g.columns.map((c) => `<span>${esc(c)}</span>`).join('')}</div>
+<div class="body"><div class="rows">${g.rows.map((r) => `<span>${esc(r)}</span>`).join('')}</div><img src="${esc(g.file)}" alt="${esc(`${g.caption}: ${g.columns.join(', ')} for ${g.rows.length} images`)}"></div>
+<figcaption>${esc(g.caption)}</figcaption>
+</figure>`;
+}
+
+export function writeHtml(out: string, m: DemoMetrics, grids: ReportGrid[]): void {
   const s = m.settings;
   const row = (name: string, r: DemoMetrics['plain']): string =>
     `<tr><th>${name}</th><td>${pct(r.accuracy.consistent)}</td><td>${pct(r.accuracy.randomised)}</td><td>${pct(r.decoyShare.consistent)}</td><td>${pct(r.decoyShare.randomised)}</td><td>${r.trainSeconds.toFixed(1)} s</td></tr>`;
@@ -60,14 +104,28 @@ export function writeHtml(out: string, m: DemoMetrics, grids: { file: string; ca
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>lrp-tape demo: explanation-guided training against a decoy</title>
 <style>
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: right; }
 th { background: #f4f4f4; text-align: left; }
-figure { display: inline-block; margin: 1rem 1rem 1rem 0; vertical-align: top; }
+figure { display: inline-block; margin: 1rem 1rem 1rem 0; vertical-align: top; max-width: 100%; }
 figcaption { font-size: 0.9rem; max-width: 22rem; }
+figure.grid { width: min(100%, 30rem); }
+.grid .cols, .grid .body { display: grid; grid-template-columns: 7.5rem minmax(0, 1fr); }
+.grid .cols { grid-template-columns: 7.5rem repeat(${Math.max(1, grids[0]?.columns.length ?? 3)}, minmax(0, 1fr)); font-size: 0.8rem; font-weight: 600; text-align: center; }
+.grid .rows { display: flex; flex-direction: column; font-size: 0.75rem; }
+.grid .rows span { flex: 1; display: flex; align-items: center; padding-right: 0.4rem; }
+.grid img { width: 100%; height: auto; image-rendering: pixelated; }
+.colourbar { display: flex; align-items: center; gap: 0.5rem; font-size: 0.85rem; flex-wrap: wrap; }
+.colourbar .bar { width: 12rem; height: 0.9rem; border: 1px solid #999; background: linear-gradient(to right, #0000ff, #ffffff, #ff0000); }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f6f6; padding: 0.6rem; }
+.tables { overflow-x: auto; }
+.chart { width: 100%; max-width: 26rem; font-size: 11px; }
+.chart .l { font-weight: 600; }
+@media (max-width: 600px) { body { margin: 1rem auto; } th, td { padding: 0.2rem 0.3rem; font-size: 0.85rem; } .grid .cols, .grid .body { grid-template-columns: 5rem minmax(0, 1fr); } .grid .cols { grid-template-columns: 5rem repeat(${Math.max(1, grids[0]?.columns.length ?? 3)}, minmax(0, 1fr)); } }
 .verdict { padding: 0.8rem 1rem; border-left: 4px solid ${m.verdict.asExpected ? '#2a2' : '#d80'}; background: #f8f8f8; }
 code { font-size: 0.9em; }
 </style>
@@ -86,21 +144,24 @@ the LRP backward pass itself: the relevance is computed with <code>attribute(see
 records the rules' computations, and the total loss is differentiated through them (<code>explanationGuidedStep</code> in
 attribution/training.ts).</p>
 <p class="verdict">${esc(m.verdict.summary)}</p>
+${headlineChart(m)}
 <h2>Results</h2>
-<table>
+<div class="tables"><table>
 <tr><th>model</th><th>accuracy (consistent)</th><th>accuracy (randomised)</th><th>decoy share of positive relevance (consistent)</th><th>decoy share (randomised)</th><th>training time</th></tr>
 ${row('plain', m.plain)}
 ${row('guided', m.guided)}
-</table>
+</table></div>
 <p>The decoy region (the patch and a ${s.maskMargin}-pixel border) covers ${pct(m.data.maskFraction)} of the image.
 Relevance is that of the true class, summed over colour channels; the share is the positive relevance inside the
 region divided by all positive relevance, averaged over the test images. The guided model was trained to keep its
 relevance out of that region, so its low share there is partly by construction; the evidence that it stopped
 <em>using</em> the decoy is its accuracy on the randomised set, which training never sees.</p>
 <h2>Heatmaps</h2>
-<p>Columns: input, relevance of the plain model, relevance of the guided model (red: positive, blue: negative; each map
-normalised on its own).</p>
-${grids.map((g) => `<figure><img src="${esc(g.file)}" alt="${esc(g.caption)}"><figcaption>${esc(g.caption)}</figcaption></figure>`).join('\n')}
+<p>Rows: test images (their class; where the patch's colour says another class, that too). Columns: the input, then
+the relevance of the true class for the plain and the guided model, both with the composite <code>${esc(s.composite)}</code>,
+summed over colour channels; each map is normalised on its own.</p>
+<div class="colourbar"><span>negative relevance</span><span class="bar" role="img" aria-label="blue to white to red"></span><span>positive relevance</span><span>(white: none)</span></div>
+${grids.map(labelledGrid).join('\n')}
 <h2>Training</h2>
 <h3>plain</h3>
 <table><tr><th>epoch</th><th>loss</th><th>penalty</th><th>train accuracy</th><th>time</th></tr>
@@ -113,7 +174,7 @@ ${epochs(m.guided)}
 <h2>Timings</h2>
 <table>
 ${Object.entries(m.timings)
-  .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${typeof v === 'number' ? `${v.toFixed(2)} s` : esc(JSON.stringify(v))}</td></tr>`)
+  .map(([k, v]) => `<tr><th>${esc(TIMING_NAMES[k] ?? k)}</th><td>${typeof v === 'number' ? `${v.toFixed(2)} s` : esc(JSON.stringify(v))}</td></tr>`)
   .join('\n')}
 </table>
 <h2>Settings</h2>

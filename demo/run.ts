@@ -13,7 +13,7 @@ import { writeSafetensorsFile, writeStateDictFile } from '../node/index.js';
 import { CLASS_NAMES, batchOf, decoyMask, demoDataSets, type DataSet } from './data.js';
 import { accuracy, decoyShare, relevanceMaps } from './evaluate.js';
 import { demoModel, demoModelSpec } from './model.js';
-import { heatmapGrid, writeGrid, writeHtml, writeMetrics } from './report.js';
+import { heatmapGrid, writeGrid, writeHtml, writeMetrics, type ReportGrid } from './report.js';
 import { train, type EpochInfo } from './train.js';
 import { writeFileAtomic } from './files.js';
 
@@ -230,7 +230,7 @@ export function runDemo(opts: DemoOptions = {}): DemoMetrics {
 
   // ---- report --------------------------------------------------------------------------------
   t0 = performance.now();
-  const grids: { file: string; caption: string }[] = [];
+  const grids: ReportGrid[] = [];
   for (const [name, ds, caption] of [
     ['grid-consistent.png', testConsistent, 'Consistent test set (patch colour = class)'],
     ['grid-randomised.png', testRandom, 'Randomised test set (patch colour independent of the class)'],
@@ -248,7 +248,7 @@ export function runDemo(opts: DemoOptions = {}): DemoMetrics {
     ]);
     writeGrid(join(out, name), img);
     const labels = idx.map((i) => `${CLASS_NAMES[ds.y[i]!]}${ds.patchClass[i] !== ds.y[i] ? ` (patch says ${CLASS_NAMES[ds.patchClass[i]!]})` : ''}`);
-    grids.push({ file: name, caption: `${caption}. Rows: ${labels.join(', ')}.` });
+    grids.push({ file: name, caption, rows: labels, columns: ['input', 'plain model', 'guided model'] });
   }
   // The trained models and one test image, for `lrp-tape explain`.
   writeFileAtomic(join(out, 'model.json'), `${JSON.stringify(demoModelSpec(size), null, 2)}\n`);

@@ -7,3 +7,4 @@ export * from './intermediate.js';
 export * from './format.js';
 export * from './dot.js';
 export * from './svg.js';
+export * from './conservation.js';

@@ -1,6 +1,6 @@
 /**
- * Heatmaps the way zennit draws them, image grids and overlays, resizing and PNG I/O, on plain
- * typed arrays so nothing here depends on the tensor engine.
+ * Heatmaps the way zennit draws them, image grids and overlays, resizing, torchvision's
+ * preprocessing, PNG encoding and JPEG decoding, on plain typed arrays so nothing here depends on the tensor engine.
  */
 export { ColorMap, ColorMapError, CMAPS, DEFAULT_CMAP, getColorMap, palette, parseColorMap, type ColorNode } from './cmap.js';
 export {
@@ -25,6 +25,18 @@ export {
   type UnnormalizeOptions,
 } from './convert.js';
 export { encodePng, PngError } from './png.js';
+export { decodeJpeg, sniffImageFormat, type ImageFormat } from './jpeg.js';
+export {
+  centerCrop,
+  IMAGENET_PREPROCESS,
+  preprocess,
+  PREPROCESS_PRESETS,
+  resizeAntialiased,
+  resizeShorterSide,
+  shorterSideSize,
+  type Preprocess,
+  type Preprocessed,
+} from './preprocess.js';
 export {
   checkImage,
   createImage,

@@ -10,3 +10,6 @@ export {
   type VisionTransformerOptions, type TransformerOptions, type BlockOptions,
 } from './vit.js';
 export { fromTorchvisionVit, timmNameOfTorchvisionVit, isTorchvisionVitLayout } from './vit-torchvision.js';
+export { IMAGENET_CLASSES } from './imagenet-classes.js';
+export { findClass, type ClassLookup } from './class-names.js';
+export { guessArchitecture } from './guess.js';

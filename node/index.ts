@@ -6,6 +6,7 @@
  * - files written atomically (a temp sibling, fsync, rename): `writeBytesAtomic`
  * - safetensors and state dicts from and to paths
  * - PNG files (decoding through pngjs; encoding is the core's `image.encodePng`)
+ * - image files, PNG or JPEG by their signature (`readImage`)
  * - the reference-case directory runner
  */
 import { unsupportedNode } from './runtime.js';
@@ -19,4 +20,5 @@ export { checkOutputPath, UnsafeOutputError, type OutputPathOptions } from './ou
 export { readSafetensorsFile, readSafetensorsBytes, writeSafetensorsFile, writeSafetensorsBytes } from './safetensors-file.js';
 export { readStateDictFile, writeStateDictFile } from './state-dict.js';
 export { decodePng, readPng, writePng } from './png.js';
+export { decodeImage, readImage } from './image.js';
 export { caseFiles, runCaseFile, runConformance, type ConformanceSummary } from './conformance.js';

@@ -105,6 +105,7 @@ describe('cli: lrp-tape', function () {
     writePng(p('big.png'), createImage(9, 7, 3, [10, 200, 30]));
     writeFileSync(p('garbage.safetensors'), 'this is not a safetensors file at all');
     writeFileSync(p('broken.json'), '{"type": "Sequential", ');
+    writeFileSync(p('notes.jpg'), 'a text file with an image name');
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -178,10 +179,14 @@ describe('cli: lrp-tape', function () {
       [[...base(), '-i', p('x.safetensors'), '-c', 'nope'], /unknown composite 'nope'/, USAGE],
       [[...base(), '-i', p('x.safetensors'), '-t', '3'], /target 3 is out of range: the model has 3 outputs/, USAGE],
       [[...base(), '-i', p('big.png')], /image '.*big\.png' \(9x7\) does not fit the model.*--size/, DATA],
+      [[...base(), p('x.safetensors'), '-i', p('x.safetensors')], /give the input once/, USAGE],
+      [[...base(), p('notes.jpg')], /input '.*notes\.jpg' is not an image: it starts with neither the PNG nor the JPEG signature/, DATA],
+      [[...base(), p('x.safetensors'), '-t', 'cat'], /--target 'cat' is not a class index, and this model's 3 outputs have no class names/, USAGE],
+      [[...base(), p('x.safetensors'), '--preprocess', 'cifar'], /unknown --preprocess 'cifar' \(known: imagenet\)/, USAGE],
       [['explain', '-m', p('model.json'), '-w', p('missing.safetensors'), '-i', p('x.safetensors')], /do not match the model.*missing 1 \(4\.bias\)/, DATA],
       [['explain', '-m', p('model.json'), '-w', p('bad-shape.safetensors'), '-i', p('x.safetensors')], /shape mismatch 1 \(4\.weight: expected \[3, 36\], got \[3, 35\]\)/, DATA],
       [['explain', '-m', p('model.json'), '-w', p('nothere.safetensors'), '-i', p('x.safetensors')], /cannot read weights file '.*nothere\.safetensors': no such file/, IO],
-      [[...base(), '-i', p('garbage.safetensors')], /input '.*garbage\.safetensors' is neither a PNG nor a valid safetensors file/, DATA],
+      [[...base(), '-i', p('garbage.safetensors')], /input '.*garbage\.safetensors' is neither an image \(PNG, JPEG\) nor a valid safetensors file/, DATA],
     ];
     const runs = await cliAll(cases.map(([a]) => a));
     runs.forEach((r, i) => expectBadInput(r, cases[i]![1], cases[i]![2]));
@@ -193,12 +198,12 @@ describe('cli: lrp-tape', function () {
       [[...base(), '-i', p('big.png'), '--size', '5x5'], /resized to 5x5\) does not fit the model/, DATA],
       [[...base(), '-i', p('big.png'), '--size', '0'], /--size must be N or HxW/, USAGE],
       [[...base(), '-i', p('big.png'), '--mean', '1,2'], /--mean must be 1 or 3 comma-separated numbers/, USAGE],
-      [[...base(), '-i', p('x.safetensors'), '--size', '6'], /--size applies to PNG inputs only/, USAGE],
+      [[...base(), '-i', p('x.safetensors'), '--size', '6'], /--size applies to image inputs only/, USAGE],
       [['explain', '-m', p('model.json'), '-w', p('renamed.safetensors'), '-i', p('x.safetensors')], /missing 1 \(0\.weight\); unexpected 1 \(conv\.weight\)/, DATA],
       [['explain', '-m', p('model.json'), '-w', p('garbage.safetensors'), '-i', p('x.safetensors')], /weights file '.*garbage\.safetensors' is not a valid safetensors file/, DATA],
       [['explain', '-m', p('model.json'), '-w', p('w.safetensors'), '--weights-prefix', 'param/', '-i', p('x.safetensors')], /holds no tensor whose name starts with 'param\/'/, DATA],
       [[...base(), '-i', p('nothere.png')], /cannot read input '.*nothere\.png': no such file/, IO],
-      [[...base(), '-i', dir], /cannot read input '.*': it is a directory/, IO],
+      [[...base(), '-i', dir], /\d+ inputs: give --out-dir DIR for their heatmaps and index page/, USAGE],
       [[...base(), '-i', p('w.safetensors')], /holds 4 tensors .*choose one with --input-key/, USAGE],
       [[...base(), '-i', p('x.safetensors'), '--input-key', 'nope'], /has no tensor 'nope'/, USAGE],
       [['explain', '-m', p('broken.json'), '-w', p('w.safetensors'), '-i', p('x.safetensors')], /model spec '.*broken\.json' is not valid JSON/, DATA],
@@ -217,7 +222,7 @@ describe('cli: lrp-tape', function () {
       [[...base(), '-i', p('x.safetensors'), '--attributor', 'occlusion', '--window', '0'], /--window must be a positive integer/, USAGE],
       [[...base(), '-i', p('x.safetensors'), '--attributor', 'lime'], /argument 'lime' is invalid/, USAGE],
       [[...base(), '-i', p('x.safetensors'), '--bogus'], /unknown option '--bogus'/, USAGE],
-      [['explain', '-m', p('model.json')], /required option '-i, --input <file>' not specified/, USAGE],
+      [['explain', '-m', p('model.json')], /explain needs an input: a file argument or --input FILE/, USAGE],
       [['demo', '--epochs', 'many'], /--epochs must be an integer >= 1, got 'many'/, USAGE],
       [['demo', '--composite', 'nope', '--out', join(dir, 'demo')], /unknown composite 'nope'/, USAGE],
       [['nonsense'], /unknown command 'nonsense'/, USAGE],
