@@ -11,7 +11,7 @@ import { setKernelBackend, wasmKernelsAvailable } from '../wasm/index.js';
 import { setKernelThreads } from './index.js';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, D_ARGS, READY, EXITED, OK, ERROR,
-  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
+  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, OP_EXIT, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
   writeError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { convTile, dimsOf, gemmChunk, type ConvFn, type ConvKind } from './tiles.js';
@@ -78,6 +78,8 @@ function eachChunk(fn: (lo: number, hi: number) => void): void {
 function run(): void {
   const op = control[D_OP]!;
   if (op === OP_THROW) throw new Error('test failure requested by runKernelWorkerTestJob');
+  // Dies as a killed worker would, with its first chunk unfinished: the main thread must redo it.
+  if (op === OP_EXIT) process.exit(1);
   if (op === OP_HANG) {
     // Never reports back: the main thread's timeout must fire (and terminate() ends this loop).
     for (;;) Atomics.wait(control, CONTROL_INTS - 1, 0, 1000);
