@@ -9,6 +9,7 @@ import {
   startKernelWorkers,
   kernelThreadStats,
   runKernelWorkerTestJob,
+  runKernelWorkerExitTestJob,
   setKernelWorkerTimeout,
   setKernelThreadLimits,
   KernelWorkerError,
@@ -336,6 +337,40 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
       expect(getKernelThreads()).to.equal(2);
       expect(startKernelWorkers()).to.equal(true);
       expectSplitGemmWorks(Float64Array, true, 4, 'gemm on the new pool');
+    });
+
+    it('a worker that dies mid-job is noticed at once, its unfinished chunk is computed on the main thread with one warning, and the next call starts a new pool', function () {
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w.message);
+      process.on('warning', onWarning);
+      let computed: number[] | null;
+      const t0 = Date.now();
+      try {
+        // Far below the timeout: the death must be seen, not waited out.
+        const prev = setKernelWorkerTimeout(60_000);
+        try {
+          computed = runKernelWorkerExitTestJob(3);
+        } finally {
+          setKernelWorkerTimeout(prev);
+        }
+      } catch (e) {
+        process.off('warning', onWarning);
+        throw e;
+      }
+      expect(Date.now() - t0).to.be.lessThan(10_000);
+      // Chunk 1 was the worker's first: the main thread took 0 and 2 itself, then redid 1.
+      expect(computed).to.deep.equal([0, 2, 1]);
+      // process.emitWarning delivers on the next tick.
+      return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        process.off('warning', onWarning);
+        const ours = warnings.filter((w) => /kernel worker 1 exited during a test job \(exit\)/.test(w));
+        expect(ours).to.have.length(1);
+        expect(ours[0]).to.match(/1 unfinished part\(s\) were computed on the main thread/);
+        expect(ours[0]).to.not.include('\n');
+        expect(getKernelThreads()).to.equal(2);
+        expect(startKernelWorkers()).to.equal(true);
+        expectSplitGemmWorks(Float32Array, false, 5, 'gemm on the pool started after a worker died');
+      });
     });
 
     it('workers never keep a process alive: a script that used them exits by itself', function () {

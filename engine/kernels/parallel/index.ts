@@ -15,7 +15,7 @@
  *   whole does. Every split keeps each output element's arithmetic and its order, so results are
  *   bit-identical for any thread count.
  */
-import { OP_HANG, OP_THROW } from './protocol.js';
+import { OP_EXIT, OP_HANG, OP_THROW } from './protocol.js';
 import { KernelWorkerError, setKernelWorkerTimeout } from './pool.js';
 import { usablePool } from './state.js';
 
@@ -46,4 +46,23 @@ export function runKernelWorkerTestJob(kind: 'throw' | 'hang'): boolean {
     p.busy = false;
   }
   return true;
+}
+
+/**
+ * Posts a job to every worker that makes it exit at once (as a killed worker would) and runs
+ * `chunks` chunks like a kernel call: for specs of the recovery. Returns the chunks the main thread
+ * computed, in order (all of them when the workers died), or null when the pool is not ready.
+ */
+export function runKernelWorkerExitTestJob(chunks: number): number[] | null {
+  const p = usablePool(false);
+  if (p === null) return null;
+  const bounds = Array.from({ length: chunks + 1 }, (_, c) => c);
+  const computed: number[] = [];
+  p.busy = true;
+  try {
+    p.runChunks(bounds, () => {}, (w) => p.post(w, OP_EXIT, false, false, () => {}), (lo) => computed.push(lo), 'test job (exit)');
+  } finally {
+    p.busy = false;
+  }
+  return computed;
 }

@@ -314,6 +314,7 @@ export class Pool {
     Atomics.store(sc, NEXT, this.size + 1);
     const posted: number[] = [];
     const t0 = Date.now();
+    let dead: number[] = [];
     try {
       for (let w = 0; w < this.size; w++) {
         if (w + 1 < n) stage(w + 1);
@@ -332,19 +333,52 @@ export class Pool {
       // Never leave a worker waiting for operands that will not come.
       Atomics.store(sc, TAIL_READY, 1);
       Atomics.notify(sc, TAIL_READY);
-      this.wait(posted, timeoutFor(Date.now() - t0), what);
+      dead = this.wait(posted, timeoutFor(Date.now() - t0), what);
     }
+    if (dead.length) this.recoverLostChunks(n, bounds, stage, mainChunk, dead, what);
     return sc.slice(OWNERS, OWNERS + n);
   }
 
   /**
-   * Waits until workers `indices` have finished their jobs; throws when one reported an error,
-   * exited, or took longer than timeoutMs (the pool is then shut down: a hung worker must not
-   * write into a buffer that later jobs use).
+   * A worker died (killed, out of memory) during a job: the chunks nobody finished (owner still
+   * -1, the dead worker's included) are computed again on the main thread, each re-staged first
+   * (a half-finished accumulate may have written into its shared cut), the pool is shut down (the
+   * next large call starts a new one) and one line says so.
    */
-  wait(indices: readonly number[], timeoutMs: number, what: string): void {
+  private recoverLostChunks(
+    n: number,
+    bounds: readonly number[],
+    stage: (c: number) => void,
+    mainChunk: (lo: number, hi: number) => void,
+    dead: readonly number[],
+    what: string,
+  ): void {
+    const sc = this.sched;
+    let lost = 0;
+    for (let c = 0; c < n; c++) {
+      if (sc[OWNERS + c] !== -1) continue;
+      stage(c);
+      mainChunk(bounds[c]!, bounds[c + 1]!);
+      sc[OWNERS + c] = 0;
+      lost++;
+    }
+    this.failure ??= `kernel worker ${dead.map((i) => i + 1).join(', ')} exited during a ${what}`;
+    this.shutdown();
+    const p = (globalThis as { process?: { emitWarning?: (m: string) => void } }).process;
+    p?.emitWarning?.(`lrp-tape: ${this.failure}; its ${lost} unfinished part(s) were computed on the main thread and a new pool starts at the next large call`);
+  }
+
+  /**
+   * Waits until workers `indices` have finished their jobs or died (returned: their lost work is
+   * the caller's to redo); throws when one reported an error, or took longer than timeoutMs (the
+   * pool is then shut down: a hung worker must not write into a buffer that later jobs use). A
+   * dying worker marks its control block EXITED itself (worker.ts), which wakes this wait at once;
+   * the 'exit' event is the backstop once the event loop runs.
+   */
+  wait(indices: readonly number[], timeoutMs: number, what: string): number[] {
     const deadline = Date.now() + timeoutMs;
     const errors: string[] = [];
+    const dead: number[] = [];
     for (const i of indices) {
       const s = this.slots[i]!;
       const prevDone = Atomics.load(s.control, DONE);
@@ -354,9 +388,8 @@ export class Pool {
         if (done === s.seq) break;
         const st = Atomics.load(s.control, STATE);
         if (st !== READY) {
-          this.failure ??= `kernel worker ${i + 1} exited during a ${what}`;
-          this.shutdown();
-          throw new KernelWorkerError(`lrp-tape: ${this.failure}; the kernel worker pool was shut down`);
+          dead.push(i);
+          break;
         }
         const left = deadline - Date.now();
         if (left <= 0) {
@@ -366,9 +399,10 @@ export class Pool {
         }
         Atomics.wait(s.control, DONE, done, Math.min(left, 250));
       }
-      if (s.control[STATUS] === ERROR) errors.push(`worker ${i + 1}: ${readError(s.control, s.bytes)}`);
+      if (!dead.includes(i) && s.control[STATUS] === ERROR) errors.push(`worker ${i + 1}: ${readError(s.control, s.bytes)}`);
     }
     if (errors.length) throw new KernelWorkerError(`lrp-tape: a kernel worker failed during a ${what}: ${errors.join('; ')}`);
+    return dead;
   }
 
   shutdown(): void {

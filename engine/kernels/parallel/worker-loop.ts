@@ -16,7 +16,7 @@ import { setKernelBackend, wasmKernelsAvailable } from '../wasm/index.js';
 import { setKernelThreads } from './index.js';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, D_ARGS, READY, EXITED, OK, ERROR,
-  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
+  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, OP_EXIT, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
   writeError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { convTile, dimsOf, gemmChunk, type ConvFn, type ConvKind } from './tiles.js';
@@ -29,6 +29,8 @@ export interface BufferSource {
   wait?: () => Promise<void>;
   /** Called when the worker's process is about to end (Node), so the calling thread stops waiting. */
   onExit?: (mark: () => void) => void;
+  /** Ends the worker at once, as a killed one would end (Node); absent where a worker cannot. */
+  exit?: () => never;
 }
 
 class BufferNotYetDelivered extends Error {}
@@ -96,6 +98,8 @@ export function serveKernelJobs(init: WorkerInit, source: BufferSource): Promise
   function run(): void {
     const op = control[D_OP]!;
     if (op === OP_THROW) throw new Error('test failure requested by runKernelWorkerTestJob');
+    // Dies as a killed worker would, with its first chunk unfinished: the main thread must redo it.
+    if (op === OP_EXIT && source.exit) source.exit();
     if (op === OP_HANG) {
       // Never reports back: the main thread's timeout must fire (and terminate() ends this loop).
       for (;;) Atomics.wait(control, CONTROL_INTS - 1, 0, 1000);
