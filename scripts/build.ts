@@ -1,5 +1,5 @@
 /**
- * `npm run build` (and `prepack`): a fresh dist/ with ESM JavaScript, declarations and source maps
+ * `npm run build` (and `prepare`: npm install in a clone, npm pack): a fresh dist/ with ESM JavaScript, declarations and source maps
  * (sources inlined, so a map works without the .ts files, which are not published), plus
  * kernels.wasm for users who host the kernel module themselves (the library itself loads the
  * embedded copy in kernels-bytes.ts). A build that fails leaves no half-built dist/ behind.

@@ -6,7 +6,7 @@
  * computation from the repository's sources.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -150,6 +150,15 @@ describe('package: installed from the tarball', function () {
     );
     expect(conf.code).to.equal(2);
     expect(conf.stderr.trim()).to.match(/^conformance: this installation has no reference cases .*pass a folder of cases/);
+  });
+
+  it('in a clone, npm install builds dist (the prepare script), so npx lrp-tape runs there too', async () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+    // npm runs prepare after `npm install`/`npm ci` in a clone and before `npm pack`; the bin it builds is what npx finds.
+    expect(pkg.scripts.prepare).to.equal('npm run build');
+    expect(existsSync(join(repoRoot, pkg.bin['lrp-tape']!)), 'the bin exists after the build').to.equal(true);
+    const help = await run('npx', ['--no-install', 'lrp-tape', '--help'], { cwd: repoRoot });
+    expect(help.stdout).to.match(/Usage: lrp-tape/);
   });
 
   it('bundles for the browser with zero unresolved imports and explains in Chromium with the WASM kernels, equal to node to 1e-6', async () => {

@@ -1,5 +1,5 @@
 /**
- * Packs the project as `npm pack` does (prepack builds dist/) and installs the tarball into a fresh
+ * Packs the project as `npm pack` does (prepare builds dist/) and installs the tarball into a fresh
  * consumer project, offline: the consumer's lockfile pins the runtime dependencies to the versions
  * and integrity hashes of this repository's lockfile, so npm takes them from its cache (filled by
  * the repository's own `npm ci`) and no registry is asked at test time.
@@ -32,7 +32,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 export function packInto(dir: string): Packed {
   const out = execFileSync(npm, ['pack', '--json', '--pack-destination', dir], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  // prepack's build output may precede the JSON on stdout.
+  // prepare's build output may precede the JSON on stdout.
   const json = JSON.parse(out.slice(out.indexOf('[\n'))) as Array<{ filename: string; size: number; files: Array<{ path: string }> }>;
   const info = json[0]!;
   return { tarball: join(dir, info.filename), bytes: info.size, files: info.files.map((f) => f.path) };
