@@ -9,6 +9,8 @@
  *
  * the maximum taken over a few random neighbours x' = x + noise, all explained for x's target. An
  * explanation that jumps under an imperceptible change of the input scores high; lower is better.
+ * By default both maps are divided by max |R(x)|, so that methods whose maps differ in scale
+ * compare (`relative: false` gives the raw constant).
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
@@ -24,19 +26,25 @@ export interface ContinuityOptions {
   noiseLevel?: number;
   /** Seed of the noise. Default 0. */
   seed?: number;
+  /** Divide by max |R(x)| of the unperturbed map (one constant per image, so the estimate stays a Lipschitz constant). Default true. */
+  relative?: boolean;
   /** Called after each neighbour batch is explained. */
   onProgress?: (done: number, total: number) => void;
 }
 
-function checkOptions(o: ContinuityOptions): { samples: number; noiseLevel: number; seed: number } {
+function checkOptions(o: ContinuityOptions): { samples: number; noiseLevel: number; seed: number; relative: boolean } {
   const samples = o.samples ?? 10;
   const noiseLevel = o.noiseLevel ?? 0.1;
   if (!Number.isInteger(samples) || samples < 1) throw new EvaluationConfigError(`local Lipschitz estimate: samples must be a positive integer, got ${samples}`);
   if (!(noiseLevel > 0) || !Number.isFinite(noiseLevel)) throw new EvaluationConfigError(`local Lipschitz estimate: noiseLevel must be a positive number, got ${noiseLevel}`);
-  return { samples, noiseLevel, seed: o.seed ?? 0 };
+  return { samples, noiseLevel, seed: o.seed ?? 0, relative: o.relative ?? true };
 }
 
-/** Per image of `x` [N, C, H, W]: the largest ||R(x) - R(x')||_2 / ||x - x'||_2 over `samples` noisy neighbours. */
+/**
+ * Per image of `x` [N, C, H, W]: the largest ||R(x) - R(x')||_2 / ||x - x'||_2 over `samples`
+ * noisy neighbours, divided by max |R(x)| unless `relative` is false (an all-zero map then gives 0
+ * when its neighbours are zero too, and Infinity when they are not).
+ */
 export function localLipschitzEstimate(model: Forward, x: Tensor, targets: ArrayLike<number>, method: AttributionMethod, opts: ContinuityOptions = {}): number[] {
   const o = checkOptions(opts);
   const [N, C, H, W] = checkImages(x);
@@ -56,6 +64,12 @@ export function localLipschitzEstimate(model: Forward, x: Tensor, targets: Array
     }
     return o.noiseLevel * (hi > lo ? hi - lo : 1);
   });
+  const scale = Array.from({ length: N }, (_, i) => {
+    if (!o.relative) return 1;
+    let m = 0;
+    for (let j = i * rper; j < (i + 1) * rper; j++) m = Math.max(m, Math.abs(r0.data[j]!));
+    return m;
+  });
   const rng = new E.Rng(o.seed);
   const best = new Array<number>(N).fill(0);
   for (let s = 0; s < o.samples; s++) {
@@ -70,7 +84,7 @@ export function localLipschitzEstimate(model: Forward, x: Tensor, targets: Array
       for (let j = i * per; j < (i + 1) * per; j++) dx += (buf[j]! - xs.data[j]!) ** 2;
       let dr = 0;
       for (let j = i * rper; j < (i + 1) * rper; j++) dr += (rn.data[j]! - r0.data[j]!) ** 2;
-      if (dx > 0) best[i] = Math.max(best[i]!, Math.sqrt(dr / dx));
+      if (dx > 0 && dr > 0) best[i] = Math.max(best[i]!, Math.sqrt(dr / dx) / scale[i]!);
     }
     opts.onProgress?.(s + 1, o.samples);
   }
