@@ -257,6 +257,11 @@ export function evaluateCommand(o: EvaluateCliOptions, io: { stdout: (l: string)
     table(name, ev, io.stdout);
     io.stdout('');
   }
-  io.stdout(`pixel flipping: ${steps} steps, ${patch}x${patch} patches, '${o.baseline}' baseline, score = softmax probability of ${setup.targetNote}${setup.maskNote && metrics.includes('relevance_mass_accuracy') ? `; ${setup.maskNote}` : ''}`);
+  const notes = [
+    metrics.some((m) => m.startsWith('pixel_flipping')) ? `pixel flipping: ${steps} steps, ${patch}x${patch} patches, '${o.baseline}' baseline, score = softmax probability of ${setup.targetNote}` : '',
+    metrics.includes('relevance_mass_accuracy') ? setup.maskNote : '',
+    metrics.includes('local_lipschitz_estimate') ? 'local Lipschitz estimate: max over 10 noisy neighbours (noise sd 0.1 x the image range) of ||R(x) - R(x\')|| / ||x - x\'||, relative to max |R(x)|' : '',
+  ].filter(Boolean);
+  if (notes.length) io.stdout(notes.join('; '));
   if (o.html) io.stdout(`report: ${o.html}`);
 }
