@@ -231,6 +231,9 @@ function table(results: readonly BenchResult[], markdown: boolean): string {
       if (m.kernels && m.kernels !== r.kernels) continue;
       notes.push(`${milestoneMet(m, r) ? 'MET' : 'not met'}: ${m.label}`);
     }
+    // Pixel flipping's comparison is an estimate (bench/workloads.ts says how it is made), so the table names it one.
+    const quantus = r.quantusEstimateMs;
+    if (typeof quantus === 'number') notes.push(`${(r.median_ms / quantus).toFixed(2)}x Quantus on PyTorch, estimated (${quantus} ms: one forward per step; not measured)`);
     const tf = /^tfjs-(cpu|wasm)-(resnet18-(?:forward|gradient))$/.exec(r.name);
     const ours = tf ? results.find((o) => o.name === tf[2]) : undefined;
     if (ours) notes.push(`lrp-tape ${ours.name} (${ours.kernels}) ${ours.median_ms.toFixed(0)} ms = ${(ours.median_ms / r.median_ms).toFixed(2)}x this`);

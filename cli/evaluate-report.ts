@@ -1,5 +1,7 @@
-/** The HTML report of `lrp-tape evaluate`: the summary tables and the mean perturbation curves as inline SVG. */
+/** The HTML report of `lrp-tape evaluate`: the summary tables, the mean perturbation curves as inline SVG, example heatmaps. */
+import type { Tensor } from '../engine/index.js';
 import type { Evaluation } from '../evaluation/index.js';
+import { grid, heatmap, resize, tensorDataToImage, type Image } from '../image/index.js';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const COLORS = ['#d62728', '#1f77b4', '#7f7f7f', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
@@ -18,7 +20,7 @@ export function curvesSvg(ev: Evaluation, title: string): string {
     parts.push(`<text x="${m.l - 4}" y="${py(t) + 4}" text-anchor="end">${t}</text><text x="${px(t)}" y="${H - m.b + 14}" text-anchor="middle">${t}</text>`);
   }
   parts.push(`<text x="${W / 2}" y="${H - 6}" text-anchor="middle">fraction of patches replaced</text>`);
-  parts.push(`<text x="12" y="${H / 2}" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">p(true class)</text>`);
+  parts.push(`<text x="12" y="${H / 2}" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">p(target class)</text>`);
   Object.entries(ev.methods).forEach(([name, r], i) => {
     if (!r.curves) return;
     const c = COLORS[i % COLORS.length]!;
@@ -33,10 +35,30 @@ export function curvesSvg(ev: Evaluation, title: string): string {
   return parts.join('');
 }
 
+/**
+ * One row per image: the input (un-normalised with `mean` and `std`), then one heatmap per column
+ * ([N, H, W] channel-summed relevance), each normalised on its own; small images are scaled up
+ * (nearest neighbour) to about 96 pixels.
+ */
+export function exampleGrid(x: Tensor, columns: readonly { maps: Float32Array | null }[], norm: { mean: number[]; std: number[] }): Image {
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const scale = Math.max(1, Math.floor(96 / Math.max(H, W)));
+  const up = (img: Image) => (scale === 1 ? img : resize(img, { width: W * scale, height: H * scale, method: 'nearest' }));
+  const cells: Image[] = [];
+  for (let i = 0; i < N; i++) {
+    for (const col of columns) {
+      cells.push(up(col.maps === null
+        ? tensorDataToImage({ data: x.data.subarray(i * C * H * W, (i + 1) * C * H * W), shape: [C, H, W] }, norm)
+        : heatmap({ data: col.maps.subarray(i * H * W, (i + 1) * H * W), shape: [H, W] }, { cmap: 'bwr' })));
+    }
+  }
+  return grid(cells, { cols: columns.length, padding: 4, margin: 4 });
+}
+
 /** `examples`: per model, a PNG data URI of the example heatmaps (columns: input, then `methods`). */
 export function evaluationHtml(
   results: Record<string, Evaluation>,
-  s: { images: number; testSet: string; patch: number; steps: number; baseline: string; methods?: string[]; examples?: Record<string, string> },
+  s: { description: string; target: string; patch: number; steps: number; baseline: string; methods?: string[]; examples?: Record<string, string> },
 ): string {
   const sections = Object.entries(results).map(([model, ev]) => {
     const methods = Object.keys(ev.methods);
@@ -51,7 +73,7 @@ export function evaluationHtml(
   });
   return `<!doctype html><html><head><meta charset="utf-8"><title>lrp-tape evaluate</title><style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:2px 8px;text-align:right}th{text-align:left}</style></head><body>
 <h1>lrp-tape evaluate</h1>
-<p>${s.images} images of the demo's ${esc(s.testSet)} test set. Pixel flipping: ${s.steps} steps, ${s.patch}x${s.patch} patches, '${esc(s.baseline)}' baseline, score = softmax probability of the true class. Mean over the images with the 95% confidence interval of the mean. Definitions: docs/EVALUATION.md.</p>
+<p>${esc(s.description)}. Pixel flipping: ${s.steps} steps, ${s.patch}x${s.patch} patches, '${esc(s.baseline)}' baseline, score = softmax probability of ${esc(s.target)}. Mean over the images with the 95% confidence interval of the mean. Definitions: docs/EVALUATION.md.</p>
 ${sections.join('\n')}
 </body></html>
 `;

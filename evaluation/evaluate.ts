@@ -11,6 +11,7 @@ import { EvaluationConfigError, EvaluationError } from './errors.js';
 import { relevanceMassAccuracy, sparseness, channelSum } from './localisation.js';
 import { modelClasses, type AttributionMethod } from './methods.js';
 import { pixelFlipping, type PerturbationOptions } from './perturbation.js';
+import { localLipschitzEstimate, type ContinuityOptions } from './continuity.js';
 import { cascadingRandomisation, parameterisedLayers, type RandomisationOptions } from './randomisation.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -22,6 +23,7 @@ export const METRIC_NAMES = [
   'randomisation_spearman_last',
   'sparseness',
   'relevance_sum',
+  'local_lipschitz_estimate',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
@@ -49,6 +51,7 @@ export interface EvaluateOptions {
   metrics?: readonly string[];
   perturbation?: Omit<PerturbationOptions, 'onProgress'>;
   randomisation?: Omit<RandomisationOptions, 'onProgress'>;
+  continuity?: Omit<ContinuityOptions, 'onProgress'>;
   /** Images explained together. Default 50. */
   batchSize?: number;
   /** Called with a phase label and overall work units done / total. */
@@ -90,7 +93,8 @@ export function evaluateMethods(model: Module, data: EvaluationData, methods: re
   const wantPf = metrics.some((m) => m.startsWith('pixel_flipping'));
   const wantRand = metrics.includes('randomisation_spearman_last');
   const layers = wantRand ? parameterisedLayers(model).length : 0;
-  const perBatch = 1 + (wantPf ? 1 : 0) + layers;
+  const wantLip = metrics.includes('local_lipschitz_estimate');
+  const perBatch = 1 + (wantPf ? 1 : 0) + layers + (wantLip ? 1 : 0);
   const total = methods.length * Math.ceil(N / bs) * perBatch;
   let done = 0;
   const tick = (label: string, units = 1) => {
@@ -133,6 +137,10 @@ export function evaluateMethods(model: Module, data: EvaluationData, methods: re
         morf.push(...pf.morf);
         lerf.push(...pf.lerf);
         tick(`${method.name}: pixel flipping`);
+      }
+      if (wantLip) {
+        push('local_lipschitz_estimate', localLipschitzEstimate(model, x, t, method, opts.continuity));
+        tick(`${method.name}: continuity`);
       }
       if (wantRand) {
         const r = cascadingRandomisation(model, x, t, method, { ...opts.randomisation, onProgress: () => tick(`${method.name}: randomisation`) });

@@ -7,5 +7,6 @@ export * from './perturbation.js';
 export * from './localisation.js';
 export * from './randomisation.js';
 export * from './conservation.js';
+export * from './continuity.js';
 export * from './evaluate.js';
 export * from './rule-kit.js';

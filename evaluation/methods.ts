@@ -6,6 +6,8 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { compositeFromSpec, compositeNames, type Composite } from '../composites/index.js';
+import { canonize, canonizerFrom, type Canonizer } from '../canonizers/index.js';
+import type { Module } from '../nn/index.js';
 import {
   integratedGradients, occlusion, oneHotSeed, recordForward, runForward, smoothGrad, type Forward,
 } from '../attribution/index.js';
@@ -20,12 +22,17 @@ export interface AttributionMethod {
 
 const targetSeed = (targets: ArrayLike<number>) => (out: Tensor) => oneHotSeed(out, targets);
 
-/** LRP with a composite (or the plain gradient when `composite` is null). */
-export function compositeMethod(name: string, composite: Composite | null): AttributionMethod {
+/**
+ * LRP with a composite (or the plain gradient when `composite` is null). With canonizers, each call
+ * explains the model through a fresh canonized view, so it sees the parameters as they are then
+ * (cascading randomisation swaps them).
+ */
+export function compositeMethod(name: string, composite: Composite | null, canonizers: readonly Canonizer[] = []): AttributionMethod {
   return {
     name,
     explain(model, x, targets) {
-      const rec = recordForward(model, x);
+      if (canonizers.length && !('namedModules' in model)) throw new EvaluationConfigError(`method '${name}': canonizers need a Module, not a bare forward function`);
+      const rec = recordForward(canonizers.length ? canonize(model as Module, canonizers) : model, x);
       return rec.attribute(targetSeed(targets), { composite }).relevance.detach();
     },
   };
@@ -97,9 +104,9 @@ export function methodNames(): string[] {
 
 /**
  * A method by name: one of BASE_METHODS, or a composite preset (with `compositeArgs`, e.g. low
- * and high for epsilon_gamma_box).
+ * and high for epsilon_gamma_box, and the canonizers the architecture needs, e.g. 'resnet').
  */
-export function methodFromName(name: string, compositeArgs: Record<string, unknown> = {}): AttributionMethod {
+export function methodFromName(name: string, compositeArgs: Record<string, unknown> = {}, canonizers: readonly string[] = []): AttributionMethod {
   switch (name) {
     case 'gradient':
       return gradientMethod();
@@ -117,7 +124,7 @@ export function methodFromName(name: string, compositeArgs: Record<string, unkno
   if (!compositeNames.includes(name) || name === 'layer_map') {
     throw new EvaluationConfigError(`unknown method '${name}' (known: ${methodNames().join(', ')})`);
   }
-  return compositeMethod(name, compositeFromSpec({ name, args: compositeArgs, canonizers: [] }));
+  return compositeMethod(name, compositeFromSpec({ name, args: compositeArgs, canonizers: [] }), canonizers.map((c) => canonizerFrom(c)));
 }
 
 /** The model's output for `x` without recording. */

@@ -27,6 +27,9 @@ const NOT_RUN: Record<string, string> = {
   'npm run bench': 'takes minutes and measures speed, which no test asserts',
   'npm run lrp-tape -- evaluate': "trains the demo's two CNNs (about a minute) before evaluating; spec/evaluation/ runs the same code on small settings",
   'npm run lrp-tape -- evaluate --json': "as the table form; spec/evaluation/ checks the JSON shape on small settings",
+  'npm run lrp-tape -- evaluate --images photos --model resnet18 --weights resnet18.safetensors --preprocess imagenet --patch 16 --html report.html':
+    'ResNet-18 pixel flipping and cascading randomisation take minutes; spec/evaluation/cli.spec.ts runs --images with --model and --weights on a small model',
+  'npm run lrp-tape -- evaluate --images shapes --masks shape-masks': "trains the demo's two CNNs first, and needs the reader's PNGs; spec/evaluation/cli.spec.ts runs --images and --masks on a small model",
   'npm run teach': 'serves the page until stopped; spec/teach.spec.ts builds the same page and drives it in Chromium',
 };
 

@@ -6,8 +6,10 @@
 import { expect } from 'chai';
 import * as E from '../../engine/index.js';
 import type { Tensor } from '../../engine/index.js';
-import { Sequential, Linear, Flatten, ReLU, Conv2d } from '../../nn/index.js';
+import { Sequential, Linear, Flatten, ReLU, Conv2d, BatchNorm2d } from '../../nn/index.js';
 import { compositeFromSpec } from '../../composites/index.js';
+import { recordForward, oneHotSeed } from '../../attribution/index.js';
+import { canonize, canonizerFrom } from '../../canonizers/index.js';
 import * as V from '../../evaluation/index.js';
 
 const f64 = 'float64' as const;
@@ -186,6 +188,34 @@ describe('evaluation: localisation, conservation, randomisation', () => {
       for (const v of Object.values(m.metrics)) expect(v!.values).to.have.length(6);
       expect(m.curves!.morf).to.have.length(5);
     }
+  });
+});
+
+describe('evaluation: methods by name', () => {
+  it('a composite with canonizers explains the canonized view, built anew per call so swapped parameters count', () => {
+    const rng = new E.Rng(11);
+    const model = new Sequential(new Conv2d(2, 3, 3, { padding: 1, dtype: f64, rng }), new BatchNorm2d(3, { dtype: f64 }), new ReLU(), new Flatten(), new Linear(3 * 16, 3, { dtype: f64, rng }));
+    const bn = model.getModule('1') as BatchNorm2d;
+    bn.weight!.data.set([1.5, 0.5, 2]);
+    bn.bias!.data.set([0.1, -0.2, 0.3]);
+    bn.runningMean.data.set([0.2, -0.1, 0]);
+    bn.runningVar.data.set([2, 0.5, 1]);
+    model.eval();
+    const x = images(2, 2, 4, 4, 12);
+    const targets = [0, 2];
+    const method = V.methodFromName('epsilon_plus_flat', {}, ['sequential_merge_batchnorm']);
+    const byName = method.explain(model, x, targets);
+    const composite = compositeFromSpec({ name: 'epsilon_plus_flat', args: {}, canonizers: [] });
+    const direct = recordForward(canonize(model, [canonizerFrom('sequential_merge_batchnorm')]), x).attribute((o) => oneHotSeed(o, targets), { composite }).relevance;
+    expect(Array.from(byName.data)).to.deep.equal(Array.from(direct.data));
+    const plain = V.methodFromName('epsilon_plus_flat').explain(model, x, targets);
+    expect(Array.from(plain.data)).to.not.deep.equal(Array.from(byName.data));
+    // After the batch norm's parameters change, the same method follows them.
+    model.loadStateDict(new Map([['1.weight', new E.Tensor(new Float64Array([3, 1, 0.5]), [3])]]), { strict: false });
+    const after = method.explain(model, x, targets);
+    const directAfter = recordForward(canonize(model, [canonizerFrom('sequential_merge_batchnorm')]), x).attribute((o) => oneHotSeed(o, targets), { composite }).relevance;
+    expect(Array.from(after.data)).to.deep.equal(Array.from(directAfter.data));
+    expect(Array.from(after.data)).to.not.deep.equal(Array.from(byName.data));
   });
 });
 
