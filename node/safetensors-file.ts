@@ -42,7 +42,10 @@ function readAligned(path: string): Uint8Array {
     const headerLength = new DataView(prefix.buffer).getBigUint64(0, true);
     const shift = Number((8n - ((8n + headerLength) % 8n)) % 8n);
     // allocUnsafeSlow: its own ArrayBuffer (never the shared pool), not zero-filled since every byte is read.
-    const bytes = Buffer.allocUnsafeSlow(shift + size).subarray(shift);
+    const whole = Buffer.allocUnsafeSlow(shift + size);
+    // The lead-in is reachable through `.buffer`: no stale process memory in it.
+    whole.fill(0, 0, shift);
+    const bytes = whole.subarray(shift);
     // A file that shrank since fstat is returned as read, and the parser reports it as truncated.
     return bytes.subarray(0, readFully(fd, bytes, 0));
   } finally {
