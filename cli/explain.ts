@@ -159,7 +159,8 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
     const bytes = readBytes(o.weights, 'weights file');
     let w: Map<string, Tensor>;
     try {
-      w = loadSafetensorsStateDict(bytes, { prefix: o.weightsPrefix ?? '', source: o.weights });
+      // The bytes are ours alone: the tensors may view them, and the model adopts the tensors (weights in memory once).
+      w = loadSafetensorsStateDict(bytes, { prefix: o.weightsPrefix ?? '', source: o.weights, shareBytes: true });
     } catch (e) {
       if (e instanceof SafetensorsError) throw new CliError(`weights file '${o.weights}' is not a valid safetensors file: ${e.message.slice(e.source.length + 2)}`, 'data');
       throw e;
@@ -194,7 +195,7 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
     description = basename(o.model);
   }
   try {
-    model.loadStateDict(weights);
+    model.loadStateDict(weights, { assign: true });
   } catch (e) {
     if (e instanceof StateDictError) throw new CliError(`weights '${o.weights}' do not match the model '${description}': ${describeStateDictError(e)}${mismatchHint(model, weights, o.model)}`, 'data');
     throw e;

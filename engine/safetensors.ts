@@ -4,5 +4,5 @@
  */
 export { SafetensorsError } from './safetensors/errors.js';
 export type { SafetensorsDType, RawData, RawTensor } from './safetensors/dtypes.js';
-export { parseSafetensors, MAX_HEADER_BYTES, type SafetensorsFile } from './safetensors/parse.js';
+export { parseSafetensors, MAX_HEADER_BYTES, type SafetensorsFile, type ParseOptions } from './safetensors/parse.js';
 export { serializeSafetensors, type TensorCollection } from './safetensors/serialize.js';

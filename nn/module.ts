@@ -285,10 +285,14 @@ export abstract class Module {
    * lists every missing key, every unexpected key (both only when `strict`) and every shape
    * mismatch (always, as PyTorch). As PyTorch does for state dicts without version metadata, a
    * missing batch-norm `num_batches_tracked` is not an error (the buffer keeps its value).
+   *
+   * `assign: true` (PyTorch's `assign=True`) skips the copy for values already of the slot's dtype:
+   * the new leaf shares the dict tensor's storage, so use it for a dict nobody else holds (a file
+   * just read). `loadStateDictFile` in `lrp-tape/node` does this.
    */
-  loadStateDict(dict: StateDictLike, opts: { strict?: boolean } = {}): LoadResult {
+  loadStateDict(dict: StateDictLike, opts: { strict?: boolean; assign?: boolean } = {}): LoadResult {
     if (currentRecording()) throw new StateDictError('loadStateDict: not allowed while a forward is being recorded');
-    const plan = planLoad(this.stateDictSlots(), dict, opts.strict ?? true);
+    const plan = planLoad(this.stateDictSlots(), dict, opts.strict ?? true, opts.assign === true);
     for (const { module, local, kind, value } of plan.assignments) {
       if (kind === 'parameter') {
         const t = value;

@@ -23,17 +23,27 @@ function toInt32(raw: RawTensor, name: string): Int32Array {
   return out;
 }
 
-/** One safetensors tensor as an engine tensor (always a copy). */
+/** One safetensors tensor as an engine tensor (always a copy, never a view of `raw.data`). */
 export function rawToTensor(raw: RawTensor, name = '<tensor>'): Tensor {
+  return adoptRaw(raw, name, true);
+}
+
+/**
+ * `raw.data` as a tensor's storage: the array itself where its type is the engine's (F32, F64,
+ * I32, and F16/BF16, which the parser already widened), unless `copy`; the other integer dtypes
+ * are converted to int32. A copy is one bulk slice, never a loop per element.
+ */
+function adoptRaw(raw: RawTensor, name: string, copy: boolean): Tensor {
   switch (raw.dtype) {
     case 'F64':
-      return new Tensor(Float64Array.from(raw.data as Float64Array), raw.shape);
     case 'F32':
     case 'F16':
     case 'BF16':
-      return new Tensor(Float32Array.from(raw.data as Float32Array), raw.shape);
+    case 'I32': {
+      const data = raw.data as Float64Array | Float32Array | Int32Array;
+      return new Tensor(copy ? data.slice() : data, raw.shape);
+    }
     case 'I64':
-    case 'I32':
     case 'I16':
     case 'I8':
     case 'U16':
@@ -47,8 +57,8 @@ export function rawToTensor(raw: RawTensor, name = '<tensor>'): Tensor {
 
 export function tensorToRaw(t: Tensor): RawTensor {
   const shape = [...t.shape];
-  if (t.dtype === 'float32') return { dtype: 'F32', shape, data: Float32Array.from(t.data) };
-  if (t.dtype === 'float64') return { dtype: 'F64', shape, data: Float64Array.from(t.data) };
+  // slice(): one bulk copy (Float32Array.from walks the elements one by one).
+  if (t.dtype === 'float32' || t.dtype === 'float64') return { dtype: t.dtype === 'float32' ? 'F32' : 'F64', shape, data: t.data.slice() };
   return { dtype: 'I64', shape, data: BigInt64Array.from(t.data as Int32Array, (v) => BigInt(v)) };
 }
 
@@ -57,6 +67,12 @@ export interface LoadStateOptions {
   prefix?: string;
   /** Name for error messages when `src` is bytes. */
   source?: string;
+  /**
+   * The bytes are handed over: the tensors may be views into them rather than copies (see
+   * `parseSafetensors`' `shareBytes`); do not write into the bytes afterwards. Default false:
+   * every tensor is copied once (one bulk copy each).
+   */
+  shareBytes?: boolean;
 }
 
 /** Parses safetensors bytes into a state dict (file order). */
@@ -67,12 +83,13 @@ export function loadSafetensorsStateDict(bytes: Uint8Array, opts: LoadStateOptio
         "to read a path, use readStateDictFile from 'lrp-tape/node'",
     );
   }
-  const file = parseSafetensors(bytes, opts.source);
+  const file = parseSafetensors(bytes, opts.source, { shareBytes: opts.shareBytes === true });
   const prefix = opts.prefix ?? '';
   const out = new Map<string, Tensor>();
   for (const [name, raw] of file.tensors) {
     if (!name.startsWith(prefix)) continue;
-    out.set(name.slice(prefix.length), rawToTensor(raw, name));
+    // The parser's arrays are ours already (copies, or views of bytes handed over): no second copy.
+    out.set(name.slice(prefix.length), adoptRaw(raw, name, false));
   }
   return out;
 }

@@ -40,11 +40,22 @@ function entries(dict: StateDictLike): [string, Tensor][] {
   return dict instanceof Map ? [...dict] : Object.entries(dict);
 }
 
-/** A new leaf holding a copy of `src`'s values in `dtype` (integer targets must receive integral values). */
+/**
+ * A new leaf holding a copy of `src`'s values in `dtype` (integer targets must receive integral
+ * values). TypedArray.set is one bulk copy, or one native conversion pass (float32 -> float64),
+ * never a JavaScript loop per element.
+ */
 export function convertCopy(src: Tensor, dtype: DType): Tensor {
   const data = allocStorage(dtype, src.size);
   data.set(src.data);
   return new Tensor(data, src.shape);
+}
+
+/** All values integral (int32 targets refuse anything else); a plain loop, no array of numbers made. */
+function allIntegral(data: Tensor['data']): boolean {
+  if (data instanceof Int32Array) return true;
+  for (let i = 0; i < data.length; i++) if (!Number.isInteger(data[i])) return false;
+  return true;
 }
 
 export function allocStorage(dtype: DType, n: number): Storage {
@@ -56,7 +67,14 @@ function optionalKey(slot: Slot): boolean {
   return slot.kind === 'buffer' && slot.local === 'num_batches_tracked';
 }
 
-export function planLoad(slots: Slot[], dict: StateDictLike, strict: boolean): LoadPlan {
+/**
+ * `assign` (as PyTorch's `load_state_dict(..., assign=True)`): a value already of the slot's dtype
+ * becomes the new leaf's storage instead of being copied, so the dict must not be used otherwise
+ * afterwards (an optimizer step writes into it). A storage is adopted once per load: a second slot
+ * given the same storage (tied entries) gets a copy, so no two parameters share memory.
+ */
+export function planLoad(slots: Slot[], dict: StateDictLike, strict: boolean, assign = false): LoadPlan {
+  const adopted = new Set<Tensor['data']>();
   const given = new Map(entries(dict));
   const missing: string[] = [];
   const mismatches: string[] = [];
@@ -78,11 +96,14 @@ export function planLoad(slots: Slot[], dict: StateDictLike, strict: boolean): L
       mismatches.push(`${slot.name}: expected ${shapeStr(cur.shape)}, got ${shapeStr(v.shape)}`);
       continue;
     }
-    if (cur.dtype === 'int32' && v.dtype !== 'int32' && !Array.from(v.data).every(Number.isInteger)) {
+    if (cur.dtype === 'int32' && !allIntegral(v.data)) {
       mismatches.push(`${slot.name}: expected integer values, got non-integral ${v.dtype} values`);
       continue;
     }
-    assignments.push({ module: slot.module, local: slot.local, kind: slot.kind, value: convertCopy(v, cur.dtype) });
+    const adopt = assign && v.dtype === cur.dtype && !adopted.has(v.data);
+    if (adopt) adopted.add(v.data);
+    const value = adopt ? new Tensor(v.data, v.shape) : convertCopy(v, cur.dtype);
+    assignments.push({ module: slot.module, local: slot.local, kind: slot.kind, value });
   }
   const unexpected = [...given.keys()].filter((k) => !known.has(k));
   const problems: string[] = [];

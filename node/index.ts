@@ -18,7 +18,7 @@ export { MIN_NODE, unsupportedNode } from './runtime.js';
 export { writeBytesAtomic } from './atomic-write.js';
 export { checkOutputPath, UnsafeOutputError, type OutputPathOptions } from './output-path.js';
 export { readSafetensorsFile, readSafetensorsBytes, writeSafetensorsFile, writeSafetensorsBytes } from './safetensors-file.js';
-export { readStateDictFile, writeStateDictFile } from './state-dict.js';
+export { readStateDictFile, loadStateDictFile, writeStateDictFile } from './state-dict.js';
 export { decodePng, readPng, writePng } from './png.js';
 export { decodeImage, readImage } from './image.js';
 export { caseFiles, runCaseFile, runConformance, type ConformanceSummary } from './conformance.js';

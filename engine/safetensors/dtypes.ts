@@ -49,7 +49,7 @@ export function arrayTag(value: unknown): string | undefined {
   return (value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
 }
 
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The file is little-endian; typed arrays use host order. A no-op on every
  * mainstream host, kept so a big-endian host reads correct values rather than garbage. */

@@ -5,7 +5,7 @@ import {
   isDType,
   toHostOrder,
   f16BitsToF32Bits,
-  bf16BitsToF32Bits,
+  HOST_LITTLE_ENDIAN,
   type RawData,
   type RawTensor,
   type SafetensorsDType,
@@ -30,7 +30,19 @@ interface Entry {
   end: number;
 }
 
-export function parseSafetensors(bytes: Uint8Array, source: string = BUFFER_SOURCE): SafetensorsFile {
+export interface ParseOptions {
+  /**
+   * The caller hands `bytes` over: tensors may be views into them instead of copies (F32, F64 and
+   * the integer dtypes whose offset in the buffer suits their typed array; the rest are copied or,
+   * F16/BF16, widened). The caller must not write into `bytes` afterwards, and the whole buffer
+   * stays alive while any tensor does. Each tensor views its own byte range (the layout check
+   * guarantees the ranges are disjoint), so writing into one never changes another.
+   * Default false: every tensor gets its own copy.
+   */
+  shareBytes?: boolean;
+}
+
+export function parseSafetensors(bytes: Uint8Array, source: string = BUFFER_SOURCE, opts: ParseOptions = {}): SafetensorsFile {
   if (!(bytes instanceof Uint8Array)) {
     throw new SafetensorsError(source, `expected a Uint8Array of file bytes, got ${Object.prototype.toString.call(bytes)}`);
   }
@@ -59,9 +71,10 @@ export function parseSafetensors(bytes: Uint8Array, source: string = BUFFER_SOUR
   }
   checkLayout(entries, data.length, source);
 
+  const share = opts.shareBytes === true;
   const tensors = new Map<string, RawTensor>();
   for (const e of entries) {
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeData(e.dtype, data.subarray(e.begin, e.end)) });
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeData(e.dtype, data.subarray(e.begin, e.end), share) });
   }
   return { tensors, metadata };
 }
@@ -203,34 +216,64 @@ function topLevelKeys(text: string): string[] {
   return keys;
 }
 
-function decodeData(dtype: SafetensorsDType, raw: Uint8Array): RawData {
+/**
+ * A tensor's bytes as its typed array without per-element work where the host allows it: a view
+ * (when shared and aligned) or one bulk copy. Only F16/BF16 need a loop (widening to float32), and
+ * a big-endian host a byte swap of a copy.
+ */
+function decodeData(dtype: SafetensorsDType, raw: Uint8Array, share: boolean): RawData {
   const { itemsize } = DTYPES[dtype];
-  // Copy into a fresh, zero-offset buffer: the file offset may not be aligned for
-  // the typed array, and callers must not alias the file bytes. Not raw.slice():
-  // on a Node Buffer that returns a view, not a copy.
-  const copy = new Uint8Array(raw);
-  toHostOrder(copy, itemsize);
-  const count = copy.length / itemsize;
-  switch (dtype) {
-    case 'F32': return new Float32Array(copy.buffer, 0, count);
-    case 'F64': return new Float64Array(copy.buffer, 0, count);
-    case 'I8': return new Int8Array(copy.buffer, 0, count);
-    case 'I16': return new Int16Array(copy.buffer, 0, count);
-    case 'I32': return new Int32Array(copy.buffer, 0, count);
-    case 'I64': return new BigInt64Array(copy.buffer, 0, count);
-    case 'U8':
-    case 'BOOL': return copy;
-    case 'U16': return new Uint16Array(copy.buffer, 0, count);
-    case 'F16':
-    case 'BF16': {
-      const halves = new Uint16Array(copy.buffer, 0, count);
-      const out = new Float32Array(count);
-      const bits = new Uint32Array(out.buffer);
-      const widen = dtype === 'F16' ? f16BitsToF32Bits : bf16BitsToF32Bits;
-      for (let i = 0; i < count; i++) bits[i] = widen(halves[i]!);
-      return out;
-    }
+  const count = raw.length / itemsize;
+  if (!HOST_LITTLE_ENDIAN) return decodeSwapped(dtype, raw, count);
+  if (dtype === 'F16' || dtype === 'BF16') {
+    const halves = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, count) : new Uint16Array(ownCopy(raw).buffer, 0, count);
+    return widenHalves(dtype, halves);
   }
+  // A typed array view needs its byte offset to be a multiple of the item size; otherwise (or when
+  // the bytes are not ours to keep) one copy into a fresh, zero-offset buffer.
+  const aligned = share && raw.byteOffset % itemsize === 0;
+  const buffer = aligned ? raw.buffer : ownCopy(raw).buffer;
+  const offset = aligned ? raw.byteOffset : 0;
+  return typedView(dtype, buffer, offset, count);
+}
+
+/** A copy in a fresh buffer. Not raw.slice(): on a Node Buffer that returns a view, not a copy. */
+function ownCopy(raw: Uint8Array): Uint8Array {
+  return new Uint8Array(raw);
+}
+
+function typedView(dtype: Exclude<SafetensorsDType, 'F16' | 'BF16'>, buffer: ArrayBufferLike, offset: number, count: number): RawData {
+  switch (dtype) {
+    case 'F32': return new Float32Array(buffer, offset, count);
+    case 'F64': return new Float64Array(buffer, offset, count);
+    case 'I8': return new Int8Array(buffer, offset, count);
+    case 'I16': return new Int16Array(buffer, offset, count);
+    case 'I32': return new Int32Array(buffer, offset, count);
+    case 'I64': return new BigInt64Array(buffer, offset, count);
+    // A plain Uint8Array, also when the bytes are a Node Buffer.
+    case 'U8':
+    case 'BOOL': return new Uint8Array(buffer, offset, count);
+    case 'U16': return new Uint16Array(buffer, offset, count);
+  }
+}
+
+function widenHalves(dtype: 'F16' | 'BF16', halves: Uint16Array): Float32Array {
+  const out = new Float32Array(halves.length);
+  const bits = new Uint32Array(out.buffer);
+  if (dtype === 'BF16') {
+    for (let i = 0; i < halves.length; i++) bits[i] = halves[i]! << 16;
+  } else {
+    for (let i = 0; i < halves.length; i++) bits[i] = f16BitsToF32Bits(halves[i]!);
+  }
+  return out;
+}
+
+/** Big-endian hosts: the file is little-endian, so every multi-byte tensor is a swapped copy. */
+function decodeSwapped(dtype: SafetensorsDType, raw: Uint8Array, count: number): RawData {
+  const copy = ownCopy(raw);
+  toHostOrder(copy, DTYPES[dtype].itemsize);
+  if (dtype === 'F16' || dtype === 'BF16') return widenHalves(dtype, new Uint16Array(copy.buffer, 0, count));
+  return typedView(dtype, copy.buffer, 0, count);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
