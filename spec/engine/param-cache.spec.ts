@@ -3,7 +3,7 @@ import { engine as E, nn, models, canonizers, composites, attribution, rules } f
 import type { Tensor } from '../../engine/index.js';
 
 /**
- * The parameter cache (engine/memo.ts) must never change a number: every result here is compared
+ * The parameter cache (engine/param-cache.ts) must never change a number: every result here is compared
  * bit for bit with the same computation with the cache off.
  */
 function smallResNet(): nn.Module {
