@@ -1,7 +1,7 @@
 import * as E from '../engine/index.js';
 import type { LayerRecord, Recording, Tensor } from '../engine/index.js';
 import type { Composite, RuleAssignment } from '../composites/index.js';
-import type { Rule } from '../rules/index.js';
+import { assignRules, ruleResolver } from './resolver.js';
 import { ArgumentError, safeName } from '../engine/errors.js';
 
 /** A model is anything with `call(x)` (every nn Module) or a plain forward function. */
@@ -111,14 +111,10 @@ export class RecordedForward {
 
   attribute(seed: Seed, opts: AttributeOptions = {}): Attribution {
     this.checkParamsUnchanged();
-    const assignment: RuleAssignment = opts.composite ? opts.composite.assign(this.recording) : new Map();
+    const assignment = assignRules(opts.composite, this.recording);
     const paramRelevance = opts.paramRelevance ? new Map<string, Tensor>() : undefined;
     const ctx = { paramRelevance };
-    const resolve = (layer: LayerRecord): E.LayerBackward | null => {
-      const rule: Rule | undefined = assignment.get(layer);
-      if (!rule || rule.name === 'Gradient') return null;
-      return (l, g) => rule.backward(l, g, ctx);
-    };
+    const resolve = ruleResolver(assignment, { context: () => ctx });
     const gradOutputs = this.seedFor(seed);
     const total = this.recording.layers.length;
     let done = 0;

@@ -1,4 +1,5 @@
 export * from './explain.js';
+export * from './resolver.js';
 export * from './attributors.js';
 export * from './param-relevance.js';
 export * from './training.js';

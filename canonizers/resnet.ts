@@ -1,6 +1,6 @@
 import * as E from '../engine/index.js';
 import { Module } from '../nn/module.js';
-import { Sum } from '../nn/simple.js';
+import { Sum } from '../nn/parameter-free.js';
 import type { Canonizer } from './core.js';
 import { sequentialMergeBatchNorm } from './batchnorm.js';
 

@@ -356,7 +356,7 @@ export function explainCommand(o: ExplainOptions, ctx: ExplainContext, pre: Prel
   // A known architecture gets the canonizers LRP needs on it unless the user chose (or refused) some.
   const defaulted = o.canonizer !== false && o.canonizer.length === 0 && !plain;
   const canonizerNames = o.canonizer === false ? [] : o.canonizer.length ? o.canonizer : plain ? [] : defaultCanonizers(o.model);
-  const composite: Composite | null = plain ? null : compositeFromSpec({ name: o.composite, args, canonizers: canonizerNames });
+  const composite: Composite | null = plain ? null : compositeFromSpec({ name: o.composite, args });
   const canonizers = canonizerNames.map((n) => canonizerFrom(n));
   if (o.out && !/\.png$/i.test(o.out)) throw new CliError(`--out '${o.out}' must name a .png file`);
   // Output paths are checked (node/output-path.ts) before the (possibly long) work starts, and again at the write.

@@ -23,8 +23,6 @@ export type RuleAssignment = Map<LayerRecord, Rule>;
 
 export interface Composite {
   readonly name: string;
-  /** Canonizer names or objects the composite expects the model to be recorded with. */
-  readonly canonizers: readonly unknown[];
   assign(recording: Recording): RuleAssignment;
 }
 
@@ -35,7 +33,6 @@ export interface MapCompositeOptions {
   firstMap?: LayerMap;
   /** Exact dotted layer names; tried before everything else. */
   nameMap?: readonly (readonly [string | readonly string[], Rule])[];
-  canonizers?: readonly unknown[];
 }
 
 /**
@@ -44,10 +41,8 @@ export interface MapCompositeOptions {
  */
 export class MapComposite implements Composite {
   readonly name: string;
-  readonly canonizers: readonly unknown[];
   constructor(private readonly opts: MapCompositeOptions) {
     this.name = opts.name ?? 'custom';
-    this.canonizers = opts.canonizers ?? [];
   }
 
   assign(recording: Recording): RuleAssignment {
@@ -95,13 +90,10 @@ function matcherText(m: LayerMatcher): string {
 
 /** The first composite that assigns a layer wins (zennit's MixedComposite). */
 export class MixedComposite implements Composite {
-  readonly canonizers: readonly unknown[];
   constructor(
     private readonly parts: readonly Composite[],
     readonly name = 'mixed',
-  ) {
-    this.canonizers = parts.flatMap((p) => p.canonizers);
-  }
+  ) {}
   assign(recording: Recording): RuleAssignment {
     const out: RuleAssignment = new Map();
     for (const part of this.parts) {

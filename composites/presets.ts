@@ -15,7 +15,6 @@ export interface PresetOptions {
   layerMap?: LayerMap;
   firstMap?: LayerMap;
   nameMap?: ConstructorParameters<typeof MapComposite>[0]['nameMap'];
-  canonizers?: readonly unknown[];
 }
 
 /** zennit's layer_map_base: activations and batch norm pass, sums and average pools normalise. */
@@ -34,7 +33,6 @@ function make(name: string, o: PresetOptions, layerMap: LayerMap, firstMap: Laye
     layerMap: [...(o.layerMap ?? []), ...layerMap],
     firstMap: [...(o.firstMap ?? []), ...firstMap],
     nameMap: o.nameMap,
-    canonizers: o.canonizers,
   });
 }
 

@@ -20,7 +20,6 @@ export interface AttnLrpOptions {
   /** Entries tried before the composite's own (e.g. Gamma for Dense, as LXT's ViT recipe). */
   layerMap?: LayerMap;
   firstMap?: LayerMap;
-  canonizers?: readonly unknown[];
 }
 
 /** A product with a constant (the attention's 1 / sqrt(d)) is a rescaling: relevance passes through it. */
@@ -41,7 +40,7 @@ function shared(o: AttnLrpOptions): LayerMap {
 }
 
 function make(name: string, o: AttnLrpOptions, own: LayerMap): Composite {
-  return new MapComposite({ name, layerMap: [...(o.layerMap ?? []), ...own], firstMap: o.firstMap, canonizers: o.canonizers });
+  return new MapComposite({ name, layerMap: [...(o.layerMap ?? []), ...own], firstMap: o.firstMap });
 }
 
 /** AttnLRP: the uniform rule on products of activations, LXT's softmax rule, epsilon elsewhere. */

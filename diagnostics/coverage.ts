@@ -22,8 +22,8 @@
  */
 import type { LayerRecord, Recording, Tensor } from '../engine/index.js';
 import type { Composite } from '../composites/index.js';
-import type { RecordedForward } from '../attribution/index.js';
-import { dependentTensors, effectiveRule, inferInputs, layerKeys } from './trace.js';
+import { ruleFor, type RecordedForward } from '../attribution/index.js';
+import { dependentTensors, inferInputs, layerKeys } from './trace.js';
 
 export type CoverageStatus = 'rule' | 'gradient' | 'uncovered';
 export type CoverageCode =
@@ -135,11 +135,11 @@ export function ruleCoverage(target: RecordedForward | Recording, composite: Com
   const keys = layerKeys(recording);
   const assignment = composite ? composite.assign(recording) : new Map();
   const onPath = recording.layers.filter((l) => dep.has(l.output));
-  const lrp = composite !== null && (LRP_PRESETS.has(composite.name) || onPath.some((l) => LRP_RULES.has(effectiveRule(assignment, l)?.name ?? '')));
+  const lrp = composite !== null && (LRP_PRESETS.has(composite.name) || onPath.some((l) => LRP_RULES.has(ruleFor(assignment, l)?.name ?? '')));
   const layers: CoverageLayer[] = [];
   const warnings: CoverageWarning[] = [];
   for (const l of onPath) {
-    const rule = effectiveRule(assignment, l);
+    const rule = ruleFor(assignment, l);
     const key = keys.get(l)!;
     const w = lrp ? diagnose(l, l.inputs.filter((t) => dep.has(t)).length, rule !== null) : null;
     if (w) warnings.push({ key, ...w });

@@ -11,10 +11,10 @@
  */
 import type { LayerRecord, Node, Recording, Tensor } from '../engine/index.js';
 import type { Composite, RuleAssignment } from '../composites/index.js';
-import type { RecordedForward } from '../attribution/index.js';
+import { ruleFor, type RecordedForward } from '../attribution/index.js';
 import type { RelevanceLedger, LedgerRow } from './ledger.js';
 import { ruleCoverage, type CoverageWarning } from './coverage.js';
-import { dependentTensors, effectiveRule, inferInputs, layerKeys } from './trace.js';
+import { dependentTensors, inferInputs, layerKeys } from './trace.js';
 import { num } from './format.js';
 
 export interface DotOptions {
@@ -152,7 +152,7 @@ export function toDot(target: RecordedForward | Recording, opts: DotOptions = {}
   if (out) header.push(`"output" [shape=ellipse, label=${dotString(`output\n${shapeText(out)}`)}];`);
 
   const layerLabel = (l: LayerRecord, withShape = true): string => {
-    const rule = assignment ? effectiveRule(assignment, l) : null;
+    const rule = assignment ? ruleFor(assignment, l) : null;
     const lines = [keys.get(l) || '(root)', l.kind === `op:${l.type}` ? `op ${l.type}` : `${l.type} (${l.kind})`];
     if (withShape) lines.push(shapeText(l.output));
     if (assignment) lines.push(rule ? `rule: ${rule.name}` : 'gradient');
@@ -166,7 +166,7 @@ export function toDot(target: RecordedForward | Recording, opts: DotOptions = {}
     const attrs: string[] = [];
     if (!dep.has(l.output)) attrs.push('style="rounded,dashed"', 'color="#888888"', 'fontcolor="#666666"');
     else if (warnings.has(l)) attrs.push('fillcolor="#f8d0cc"', 'color="#c0392b"');
-    else if (assignment && effectiveRule(assignment, l)) attrs.push('fillcolor="#dbe9f7"');
+    else if (assignment && ruleFor(assignment, l)) attrs.push('fillcolor="#dbe9f7"');
     return attrs.length ? `, ${attrs.join(', ')}` : '';
   };
 

@@ -4,9 +4,9 @@
  * the relevance at chosen intermediate tensors, all from the SAME backward (one `grad` call).
  *
  * How it hooks into the engine without changing it:
- * - the rule resolver is the one `RecordedForward.attribute` builds (composite.assign, 'Gradient'
- *   means the plain VJP), wrapped so that each rule call gets its own `paramRelevance` map (the
- *   bias share of that one call, even when a module runs twice);
+ * - the rule resolver is `RecordedForward.attribute`'s (attribution/resolver.ts), given a context
+ *   per rule call so that each call gets its own `paramRelevance` map (the bias share of that one
+ *   call, even when a module runs twice);
  * - `onLayerGrad` reports (layer, relevance arriving, relevance per input) for rule layers and for
  *   single-node gradient layers; a gradient layer made of several nodes (e.g. a Linear that is a
  *   matmul plus an add) would only report its output node's inputs, so it is given a "rule" that
@@ -18,7 +18,7 @@ import * as E from '../engine/index.js';
 import type { LayerRecord, Recording, Tensor } from '../engine/index.js';
 import type { Composite, RuleAssignment } from '../composites/index.js';
 import type { Rule, RuleContext } from '../rules/index.js';
-import type { RecordedForward, Seed } from '../attribution/index.js';
+import { assignRules, ruleFor, ruleResolver, type RecordedForward, type Seed } from '../attribution/index.js';
 import { Module } from '../nn/index.js';
 import { ArgumentError } from '../engine/errors.js';
 
@@ -129,12 +129,6 @@ export function findLayers(recording: Recording, names: readonly string[]): Laye
   });
 }
 
-/** The rule a layer runs with: null for the plain gradient (no entry, or the explicit 'Gradient' rule). */
-export function effectiveRule(assignment: RuleAssignment, layer: LayerRecord): Rule | null {
-  const r = assignment.get(layer);
-  return r && r.name !== 'Gradient' ? r : null;
-}
-
 // ---- the traced pass -----------------------------------------------------------------------
 
 export interface LayerTrace {
@@ -197,26 +191,21 @@ function localVjp(layer: LayerRecord, g: Tensor): (Tensor | null)[] {
 export function traceExplanation(recorded: RecordedForward, seed: Seed, composite: Composite | null, opts: TraceOptions = {}): Trace {
   const recording = recorded.recording;
   const s = recorded.seedFor(seed);
-  const assignment: RuleAssignment = composite ? composite.assign(recording) : new Map();
+  const assignment = assignRules(composite, recording);
   const dep = dependentTensors(recording, [recorded.input]);
   const keys = layerKeys(recording);
   const wantBias = opts.bias ?? true;
   const layers = new Map<LayerRecord, LayerTrace>();
   const paramRel = new Map<LayerRecord, Map<string, Tensor>>();
 
-  const resolve = (layer: LayerRecord): E.LayerBackward | null => {
-    const rule = effectiveRule(assignment, layer);
-    if (rule) {
-      return (l, g) => {
-        const ctx: RuleContext = {};
-        if (wantBias && l.params.bias) ctx.paramRelevance = new Map();
-        const gIn = rule.backward(l, g, ctx);
-        if (ctx.paramRelevance) paramRel.set(l, ctx.paramRelevance);
-        return gIn;
-      };
-    }
-    return isSingleNode(layer, dep) ? null : (l, g) => localVjp(l, g);
-  };
+  const resolve = ruleResolver(assignment, {
+    context: (l) => {
+      const ctx: RuleContext = {};
+      if (wantBias && l.params.bias) paramRel.set(l, (ctx.paramRelevance = new Map()));
+      return ctx;
+    },
+    plain: (layer) => (isSingleNode(layer, dep) ? null : (l, g) => localVjp(l, g)),
+  });
 
   const at = [...new Set(opts.at ?? [])];
   for (const l of at) {
@@ -228,7 +217,7 @@ export function traceExplanation(recorded: RecordedForward, seed: Seed, composit
     allowUnused: true,
     rules: resolve,
     onLayerGrad: (layer, g, gIn) => {
-      layers.set(layer, { layer, rule: effectiveRule(assignment, layer), relevanceOut: g, relevanceIn: gIn });
+      layers.set(layer, { layer, rule: ruleFor(assignment, layer), relevanceOut: g, relevanceIn: gIn });
     },
   });
   for (const [l, m] of paramRel) {

@@ -1,6 +1,6 @@
 import { Tensor, shapeStr, DTypeError } from './tensor.js';
 import { onNodeRecorded, type LayerRecord } from './recording.js';
-import { memoSlot, memoStore, memoOutput } from './memo.js';
+import { memoSlot, memoStore, memoOutput } from './param-cache.js';
 import { ArgumentError } from './errors.js';
 
 /** The context a VJP sees: the real tensors of the forward (never clones) and the op's attributes. */
@@ -68,7 +68,7 @@ export function withGradMode<T>(enabled: boolean, fn: () => T): T {
 
 /** Runs an op: computes it and, when grad mode is on and an input requires grad, records it. */
 export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
-  // Values derived only from parameters come from the parameter cache (memo.ts) when computed before.
+  // Values derived only from parameters come from the parameter cache (param-cache.ts) when computed before.
   const slot = memoSlot(op.name, inputs, attrs);
   let output: Tensor;
   let saved: unknown;

@@ -3,7 +3,7 @@ import { grad } from './autograd.js';
 import { concat, reshape } from './ops/shape.js';
 import { zeros } from './ops/creation.js';
 import { Rng } from './random.js';
-import { markModified } from './memo.js';
+import { markModified } from './model-state.js';
 
 export interface GradcheckOptions {
   /** Central-difference step. */
@@ -56,7 +56,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
     for (let e = 0; e < data.length; e++) {
       const orig = data[e]!;
       // Inputs are never written by ops; perturbing in place here is the checker's private business,
-      // announced to the parameter cache and zero marks (memo.ts) after every write.
+      // declared after every write (model-state.ts) so the parameter cache and zero marks drop what they knew.
       data[e] = orig + eps;
       markModified(t);
       const fp = objective();

@@ -6,7 +6,7 @@ export { Linear, Conv2d, BatchNorm1d, BatchNorm2d, type LayerInit, type WeightIn
 export {
   ReLU, LeakyReLU, Tanh, Sigmoid, Softplus, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, Dropout, Identity, Sum,
   type MaxPool2dOpts, type AvgPool2dOpts,
-} from './simple.js';
+} from './parameter-free.js';
 export { Sequential } from './containers.js';
 export { Optimizer, SGD, Adam, type ParamSource, type ParamState, type SGDOptions, type AdamOptions } from './optim.js';
 export { loadSafetensorsStateDict, serializeStateDict, rawToTensor, tensorToRaw, type LoadStateOptions } from './state.js';

@@ -7,7 +7,7 @@
  * name (the module object stays the same). The one sanctioned in-place write is the optimizer's
  * update (nn/optim.ts), done outside any recording.
  */
-import { Tensor, DTypeError, noGrad, cast, currentRecording, inModuleScope, markCacheable, type DType } from '../engine/index.js';
+import { Tensor, DTypeError, noGrad, cast, currentRecording, inModuleScope, markModelState, type DType } from '../engine/index.js';
 import { StateDictError, planLoad, type LoadResult, type StateDictLike } from './statedict.js';
 
 /** A parameter is a plain leaf tensor with `requiresGrad` true. */
@@ -119,17 +119,14 @@ export abstract class Module {
     if (t) {
       if (!t.isLeaf) throw new Error(`${this.typeName}: parameter '${name}' must be a leaf tensor (detach() it first)`);
       if (t.dtype === 'int32') throw new DTypeError(`${this.typeName}: parameter '${name}' must be a float tensor`);
-      t.requiresGrad = true;
-      markCacheable(t);
     }
-    this._parameters.set(name, t);
+    this.hold('parameter', name, t);
     return t;
   }
 
   registerBuffer(name: string, t: Tensor | null): Tensor | null {
     this.checkName(name, 'buffer');
-    if (t) markCacheable(t);
-    this._buffers.set(name, t);
+    this.hold('buffer', name, t);
     return t;
   }
 
@@ -164,8 +161,19 @@ export abstract class Module {
   /** Replaces a registered buffer (modules update running statistics this way). */
   protected setBuffer(name: string, t: Tensor): void {
     if (!this._buffers.has(name)) throw new Error(`${this.typeName} has no buffer '${name}'`);
-    markCacheable(t);
-    this._buffers.set(name, t);
+    this.hold('buffer', name, t);
+  }
+
+  /**
+   * Puts a tensor into a parameter or buffer slot. What a module holds is model state (it outlives
+   * an explanation and only an optimizer writes into it), which the engine is told here, once.
+   */
+  private hold(kind: 'parameter' | 'buffer', name: string, t: Tensor | null): void {
+    if (t) {
+      if (kind === 'parameter') t.requiresGrad = true;
+      markModelState(t);
+    }
+    (kind === 'parameter' ? this._parameters : this._buffers).set(name, t);
   }
 
   getModule(name: string): Module | null {
@@ -293,17 +301,7 @@ export abstract class Module {
   loadStateDict(dict: StateDictLike, opts: { strict?: boolean; assign?: boolean } = {}): LoadResult {
     if (currentRecording()) throw new StateDictError('loadStateDict: not allowed while a forward is being recorded');
     const plan = planLoad(this.stateDictSlots(), dict, opts.strict ?? true, opts.assign === true);
-    for (const { module, local, kind, value } of plan.assignments) {
-      if (kind === 'parameter') {
-        const t = value;
-        t.requiresGrad = true;
-        markCacheable(t);
-        module._parameters.set(local, t);
-      } else {
-        markCacheable(value);
-        module._buffers.set(local, value);
-      }
-    }
+    for (const { module, local, kind, value } of plan.assignments) module.hold(kind, local, value);
     return plan.result;
   }
 
@@ -332,10 +330,7 @@ export abstract class Module {
         for (const [n, t] of map) {
           if (!t || t.dtype === 'int32' || t.dtype === dtype) continue;
           const c = noGrad(() => cast(t.detach(), dtype));
-          const fresh = new Tensor(c.data, c.shape);
-          markCacheable(fresh);
-          if (map === m._parameters) fresh.requiresGrad = true;
-          map.set(n, fresh);
+          m.hold(map === m._parameters ? 'parameter' : 'buffer', n, new Tensor(c.data, c.shape));
         }
       }
     }

@@ -1,6 +1,5 @@
 /** State-dict checking and conversion shared by `Module.loadStateDict`. */
 import { Tensor, shapeStr, type DType, type Storage } from '../engine/index.js';
-import type { Module } from './module.js';
 import { DataError, listNames, safeName } from '../engine/errors.js';
 
 export type StateDictLike = Map<string, Tensor> | Readonly<Record<string, Tensor>>;
@@ -23,16 +22,17 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
-interface Slot {
+/** A parameter or buffer slot of `module` (a Module; generic so that this file needs no import of module.ts, which imports it). */
+interface Slot<Owner> {
   name: string;
-  module: Module;
+  module: Owner;
   local: string;
   kind: 'parameter' | 'buffer';
   current: Tensor;
 }
 
-export interface LoadPlan {
-  assignments: { module: Module; local: string; kind: 'parameter' | 'buffer'; value: Tensor }[];
+export interface LoadPlan<Owner> {
+  assignments: { module: Owner; local: string; kind: 'parameter' | 'buffer'; value: Tensor }[];
   result: LoadResult;
 }
 
@@ -63,7 +63,7 @@ export function allocStorage(dtype: DType, n: number): Storage {
 }
 
 /** Optional keys: PyTorch fills a missing `num_batches_tracked` when the dict has no version metadata. */
-function optionalKey(slot: Slot): boolean {
+function optionalKey(slot: Slot<unknown>): boolean {
   return slot.kind === 'buffer' && slot.local === 'num_batches_tracked';
 }
 
@@ -73,12 +73,12 @@ function optionalKey(slot: Slot): boolean {
  * afterwards (an optimizer step writes into it). A storage is adopted once per load: a second slot
  * given the same storage (tied entries) gets a copy, so no two parameters share memory.
  */
-export function planLoad(slots: Slot[], dict: StateDictLike, strict: boolean, assign = false): LoadPlan {
+export function planLoad<Owner>(slots: Slot<Owner>[], dict: StateDictLike, strict: boolean, assign = false): LoadPlan<Owner> {
   const adopted = new Set<Tensor['data']>();
   const given = new Map(entries(dict));
   const missing: string[] = [];
   const mismatches: string[] = [];
-  const assignments: LoadPlan['assignments'] = [];
+  const assignments: LoadPlan<Owner>['assignments'] = [];
   const known = new Set<string>();
   for (const slot of slots) {
     known.add(slot.name);

@@ -1,6 +1,8 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { BasicRule, FunctionRule, identity, noMod, toList, withBias, type ParamModifier, type Rule } from './core.js';
+import { FunctionRule, GradientRule, identity, noMod, toList, withBias, type ParamModifier, type Rule } from './core.js';
+import { BasicRule } from './basic-rule.js';
+import { inputTimesGradient } from './reducers.js';
 import { divideStabilized, makeStabilizer, type StabilizerLike } from './stabilizer.js';
 import { boundArg, knownKeys, numberArg, RuleConfigError, stabilizerArg, zeroParamsArg } from './args.js';
 
@@ -48,11 +50,6 @@ const clampMod = (lo: number | null, hi: number | null, zeroParams: readonly str
 const posPart = (x: Tensor): Tensor => E.clamp(x, 0, null);
 const negPart = (x: Tensor): Tensor => E.clamp(x, null, 0);
 const sumAll = (ts: Tensor[]): Tensor => ts.reduce((a, b) => E.add(a, b));
-/** sum_i x_i * g_i over the terms idx; a null gradient is a zero one (BasicRuleSpec.inputWeightedReducer). */
-const termProducts = (xs: Tensor[], gs: (Tensor | null)[], idx: number[]): Tensor => {
-  const live = idx.filter((i) => gs[i]);
-  return live.length ? sumAll(live.map((i) => E.mul(xs[i]!, gs[i]!))) : E.zerosLike(xs[idx[0]!]!);
-};
 
 /** LRP-epsilon: R_in = x * (W^T (R / stab_eps(z))); on any layer or functional op (LXT's sums use it too). */
 export function epsilonRule(opts: EpsilonOptions = {}): Rule {
@@ -69,8 +66,7 @@ export function epsilonRule(opts: EpsilonOptions = {}): Rule {
     constantInputs,
     terms: [{ input: identity, params: noMod(toList(opts.zeroParams)) }],
     gradientMapper: (r, [y]) => [divideStabilized(stab, r, y!)],
-    inputWeightedReducer: true,
-    reducer: (xs, gs) => termProducts(xs, gs, [0]),
+    reducer: inputTimesGradient([0]),
   });
 }
 
@@ -90,8 +86,7 @@ export function zPlusRule(opts: StabilizedOptions = {}): Rule {
       const s = divideStabilized(stab, r, sumAll(ys));
       return [s, s];
     },
-    inputWeightedReducer: true,
-    reducer: (xs, gs) => termProducts(xs, gs, [0, 1]),
+    reducer: inputTimesGradient([0, 1]),
   });
 }
 
@@ -123,8 +118,7 @@ export function alphaBetaRule(opts: AlphaBetaOptions = {}): Rule {
       const neg = divideStabilized(stab, r, E.add(ys[2]!, ys[3]!));
       return [pos, pos, neg, neg];
     },
-    inputWeightedReducer: true,
-    reducer: (xs, gs) => E.sub(E.mul(termProducts(xs, gs, [0, 1]), alpha), E.mul(termProducts(xs, gs, [2, 3]), beta)),
+    reducer: inputTimesGradient({ terms: [0, 1], scale: alpha }, { terms: [2, 3], scale: beta, subtract: true }),
   });
 }
 
@@ -158,8 +152,7 @@ export function gammaRule(opts: GammaOptions = {}): Rule {
       const neg = divideStabilized(stab, E.mul(r, E.lt(z, 0)), E.add(ys[2]!, ys[3]!));
       return [pos, pos, neg, neg];
     },
-    inputWeightedReducer: true,
-    reducer: (xs, gs) => termProducts(xs, gs, [0, 1, 2, 3]),
+    reducer: inputTimesGradient([0, 1, 2, 3]),
   });
 }
 
@@ -198,8 +191,7 @@ export function zBoxRule(opts: ZBoxOptions): Rule {
       const s = divideStabilized(stab, r, E.sub(E.sub(ys[0]!, ys[1]!), ys[2]!));
       return [s, s, s];
     },
-    inputWeightedReducer: true,
-    reducer: (xs, gs) => E.sub(E.sub(termProducts(xs, gs, [0]), termProducts(xs, gs, [1])), termProducts(xs, gs, [2])),
+    reducer: inputTimesGradient([0], { terms: [1], subtract: true }, { terms: [2], subtract: true }),
   });
 }
 
@@ -240,8 +232,7 @@ export function normRule(opts: { stabilizer?: StabilizerLike } = {}): Rule {
     settings: { stabilizer: opts.stabilizer ?? 1e-6 },
     terms: [{ input: identity, params: { modify: identity, keys: [] } }],
     gradientMapper: (r, [y]) => [divideStabilized(stab, r, y!)],
-    inputWeightedReducer: true,
-    reducer: (xs, gs) => termProducts(xs, gs, [0]),
+    reducer: inputTimesGradient([0]),
   });
 }
 
@@ -277,7 +268,5 @@ export function reluBetaSmoothRule(opts: { beta?: number } = {}): Rule {
 
 /** The plain gradient, as an explicit rule (e.g. to override a composite's choice for one layer). */
 export function gradientRule(): Rule {
-  return new FunctionRule('Gradient', () => {
-    throw new Error('gradientRule is resolved to the plain VJP by the explainer and never called');
-  });
+  return new GradientRule();
 }

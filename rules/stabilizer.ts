@@ -18,7 +18,10 @@ export interface StabilizerOptions {
 
 /** A number (epsilon), a function x -> stabilised x, or zennit's Stabilizer options. */
 export type StabilizerLike = number | ((x: Tensor) => Tensor) | StabilizerOptions;
-export type StabilizerFn = (x: Tensor) => Tensor;
+export type StabilizerFn = ((x: Tensor) => Tensor) & {
+  /** Present when the stabiliser is zennit's plain x + eps * sign(x) with this eps: then r / stab(y) is one fused op. */
+  readonly plainShift?: number;
+};
 
 /**
  * zennit's `stabilize`: x + eps * s(x) with s = +1 for x >= 0 (zero counts as positive) and -1 below.
@@ -39,13 +42,8 @@ export function stabilize(x: Tensor, opts: StabilizerOptions = {}): Tensor {
   return E.add(x, E.mul(sign, eps));
 }
 
-/** The epsilon of stabilisers that are a plain shift (the default, or a number), for the fused divide. */
-const plainShift = new WeakMap<StabilizerFn, number>();
-
 function shiftBy(epsilon: number): StabilizerFn {
-  const fn: StabilizerFn = (x) => stabilize(x, { epsilon });
-  plainShift.set(fn, epsilon);
-  return fn;
+  return Object.assign((x: Tensor) => stabilize(x, { epsilon }), { plainShift: epsilon });
 }
 
 /**
@@ -53,7 +51,7 @@ function shiftBy(epsilon: number): StabilizerFn {
  * shapes only; broadcasting falls back to the two ops.
  */
 export function divideStabilized(stab: StabilizerFn, r: Tensor, y: Tensor): Tensor {
-  const eps = plainShift.get(stab);
+  const eps = stab.plainShift;
   const same = r.ndim === y.ndim && r.shape.every((d, i) => d === y.shape[i]) && r.dtype === y.dtype;
   return eps !== undefined && same ? E.stabilizedDiv(r, y, eps) : E.div(r, stab(y));
 }

@@ -6,7 +6,9 @@
  */
 import * as E from '../engine/index.js';
 import type { LayerRecord, Tensor } from '../engine/index.js';
-import { BasicRule, FunctionRule, identity, noMod, type Rule } from './core.js';
+import { FunctionRule, identity, noMod, type Rule } from './core.js';
+import { BasicRule } from './basic-rule.js';
+import { inputTimesGradient } from './reducers.js';
 import { makeStabilizer, type StabilizerLike } from './stabilizer.js';
 import { epsilonStabilizer } from './builtin.js';
 import { knownKeys, RuleConfigError, stabilizerArg } from './args.js';
@@ -26,7 +28,6 @@ function options(rule: string, opts: object, keys: readonly string[] = ['epsilon
 }
 
 const stabilizerOf = (opts: ConventionOptions, dflt: number) => makeStabilizer(epsilonStabilizer(opts.epsilon ?? dflt, opts.signed ?? false), 'epsilon');
-const inputTimesGradient = (xs: Tensor[], gs: (Tensor | null)[]): Tensor => (gs[0] ? E.mul(xs[0]!, gs[0]) : E.zerosLike(xs[0]!));
 
 /**
  * The uniform rule for a product of n activations (A @ B, A * B): the epsilon rule on the product,
@@ -40,8 +41,7 @@ export function uniformRule(opts: ConventionOptions = {}): Rule {
     settings: { epsilon: opts.epsilon ?? 1e-8, signed: opts.signed ?? false },
     terms: [{ input: identity, params: noMod() }],
     gradientMapper: (r, [y], layer) => [E.div(r, stab(E.mul(y!, layer.inputs.length)))],
-    inputWeightedReducer: true,
-    reducer: inputTimesGradient,
+    reducer: inputTimesGradient([0]),
   });
 }
 
@@ -86,8 +86,7 @@ export function layerNormRule(opts: ConventionOptions = {}): Rule {
       return y;
     },
     gradientMapper: (r, [y]) => [E.div(r, stab(y!))],
-    inputWeightedReducer: true,
-    reducer: inputTimesGradient,
+    reducer: inputTimesGradient([0]),
   });
 }
 
@@ -106,8 +105,7 @@ export function meanRule(opts: ConventionOptions = {}): Rule {
       const n = layer.inputs[0]!.size / layer.output.size;
       return [E.mul(E.div(r, stab(E.mul(y!, n))), n)];
     },
-    inputWeightedReducer: true,
-    reducer: inputTimesGradient,
+    reducer: inputTimesGradient([0]),
   });
 }
 

@@ -4,7 +4,7 @@ import { binaryBroadcast, broadcastShapes, ternaryBroadcast } from '../kernels/b
 import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
 import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../kernels/wasm/elementwise.js';
 import { asTensor, emptyLike, isAllZero, requireFloat, type TensorLike } from './util.js';
-import { markAllZero } from '../memo.js';
+import { markAllZero } from '../zero-marks.js';
 import { sumTo } from './reduce.js';
 
 // ---- unary ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { Tensor, allocStorage, ShapeError, shapeStr, type DType, type Shape } from '../tensor.js';
-import { markConstant, isAllZero } from '../memo.js';
+import { markConstant } from '../param-cache.js';
+import { isAllZero } from '../zero-marks.js';
 
 /** Every element is +0 or -0 (free for outputs that ops marked as zeros). */
 export { isAllZero };

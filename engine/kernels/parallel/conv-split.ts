@@ -6,7 +6,7 @@
 import type { FloatArray } from '../gemm.js';
 import type { ConvGeometry } from '../conv.js';
 import { wasmKernelsActive } from '../wasm/index.js';
-import { isCachedValue } from '../../memo.js';
+import { isCachedValue } from '../../param-cache.js';
 import { D_ARGS, GEOMETRY_KEYS, OP_CONV } from './protocol.js';
 import { BACKWARD_WEIGHT, convTile, planConv, tileInputRegions, tileOutputBoxes, copyBox, boxSize, dimsOf, type ConvFn, type ConvKind } from './tiles.js';
 import { usablePool, limits, stats, Layout, prefault } from './state.js';

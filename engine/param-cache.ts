@@ -13,17 +13,19 @@
  * views share) and shape. Parameters are the one thing written in place (`optimizer.step()`, and
  * users perturbing a weight for a finite-difference check or editing it by hand): every use of a
  * root compares its contents bit for bit with a copy taken when its cached values were computed,
- * and a mismatch drops them all. The optimizers call `markModified` to skip that comparison's
- * miss. The kernel backend is part of the key (the TypeScript and WebAssembly kernels may differ
+ * and a mismatch drops them all; a write declared with `markModified` (model-state.ts) drops them
+ * without the comparison. The kernel backend is part of the key (the TypeScript and WebAssembly kernels may differ
  * in the last bit). A hit still records a graph node like any op, so gradients and double backward
  * are unaffected; only the forward kernel is skipped and the output shares the cached storage.
  *
- * Roots are the storages of module parameters and buffers (`Module.registerParameter` /
- * `registerBuffer` mark them) and scalar constants; everything else (inputs, activations,
- * gradients) is never cached.
+ * Nobody asks for a value to be cached: the cache decides from what a tensor is. Roots are the
+ * storages of model state (the parameters and buffers `Module` declares in model-state.ts) and
+ * scalar constants; an op's output is cached when every input is a root or a cached value, so
+ * inputs, activations and gradients never are.
  */
 import { Tensor, type Storage, type Shape } from './tensor.js';
 import { getKernelBackend } from './kernels/wasm/index.js';
+import { isModelState, noteWrite, writeCount } from './model-state.js';
 
 let nextKeyId = 1;
 
@@ -50,38 +52,38 @@ interface MemoEntry {
 const MAX_ENTRIES_PER_VALUE = 64;
 const MAX_CONSTANTS = 4096;
 
-/** A root's current key and the copy of its contents the key's cached values were computed from. */
+/** A root's current key, the copy of its contents the key's cached values were computed from, and its write count then. */
 interface RootState {
   key: MemoKey | null;
   copy: Storage | null;
+  writes: number;
 }
 
 const roots = new WeakMap<Storage, RootState>();
-/**
- * How often each root was written in place, as far as anyone can tell: `markModified` (the
- * optimizers, gradcheck) and the cache's content check count. A recording remembers the versions
- * of the parameters it used and refuses to be explained after a write (as PyTorch's version
- * counters refuse a backward through a tensor modified in place after it was saved).
- */
-const versions = new WeakMap<Storage, number>();
-function bumpVersion(data: Storage): void {
-  versions.set(data, (versions.get(data) ?? 0) + 1);
+
+function rootOf(data: Storage): RootState {
+  let r = roots.get(data);
+  if (!r) roots.set(data, (r = { key: null, copy: null, writes: 0 }));
+  return r;
+}
+
+/** An unreported write found by the content check counts as a write from now on. */
+function invalidate(data: Storage, r: RootState): void {
+  stats.invalidations++;
+  r.key = null;
+  r.copy = null;
+  noteWrite(data);
 }
 
 /**
- * The in-place write count of a parameter or buffer (0 for anything else). With `check`, a write
- * nobody has reported yet is looked for: the contents are compared with the copy the cached values
- * came from (when the cache holds one).
+ * The in-place write count of a parameter or buffer (0 for anything else), as recordings compare
+ * it (PyTorch's version counter). With `check`, a write nobody reported is looked for: the
+ * contents are compared with the copy the cached values came from (when the cache holds one).
  */
 export function paramVersion(t: Tensor, check = true): number {
   const r = roots.get(t.data);
-  if (check && r && r.key && r.copy && !sameBits(t.data, r.copy)) {
-    stats.invalidations++;
-    r.key = null;
-    r.copy = null;
-    bumpVersion(t.data);
-  }
-  return versions.get(t.data) ?? 0;
+  if (check && r && r.key && r.copy && r.writes === writeCount(t.data) && !sameBits(t.data, r.copy)) invalidate(t.data, r);
+  return writeCount(t.data);
 }
 /** Keys of derived values (cached op outputs) and of scalar constants. */
 const keys = new WeakMap<Storage, MemoKey>();
@@ -111,60 +113,24 @@ export function resetParamCacheStats(): void {
   stats.invalidations = 0;
 }
 
-/**
- * Storages that ops produced as all zeros (an op's output is never written again, so the fact
- * holds until the storage becomes a parameter or is declared modified, which both drop it).
- */
-const zeroStorages = new WeakSet<object>();
-
-/** Marks an op's fresh output as all zeros, so later zero tests on it (and its views) cost nothing. */
-export function markAllZero(t: Tensor): Tensor {
-  zeroStorages.add(t.data);
-  return t;
-}
-
-/** Every element is +0 or -0: known from the op that made it, or found by a scan. */
-export function isAllZero(t: Tensor): boolean {
-  if (zeroStorages.has(t.data)) return true;
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
-}
-
-/** Drops a cached value (and so everything derived from it) whose storage is about to be written or owned by someone else. */
-function forgetDerived(data: Storage): void {
-  zeroStorages.delete(data);
-  const k = keys.get(data);
-  if (!k) return;
+/** Drops a cached value, and so everything derived from it. */
+function forgetDerived(data: Storage, k: MemoKey): void {
   if (k.parent) k.parent.entries.delete(k.name);
   else for (const [name, c] of constants) if (c === k) constants.delete(name);
   keys.delete(data);
 }
 
 /**
- * Makes `t`'s storage a cache root: values derived from it (and other roots) are reused, and its
- * contents are checked on every use. Module parameters and buffers are roots already.
+ * A cached value stays valid while nobody writes into it: an op output that became a parameter
+ * (`module.to(dtype)`'s casts) or that someone declared written is dropped at its next use.
  */
-export function markCacheable(t: Tensor): void {
-  // A cached value that becomes a parameter (e.g. `module.to(dtype)`'s casts) may be written in place from now on.
-  forgetDerived(t.data);
-  if (!roots.has(t.data)) roots.set(t.data, { key: null, copy: null });
-}
-
-/** Forgets every cached value derived from `t`'s storage (the optimizers call it after writing into a parameter). */
-export function markModified(t: Tensor): void {
-  bumpVersion(t.data);
-  const r = roots.get(t.data);
-  if (r) {
-    r.key = null;
-    r.copy = null;
-  }
-  forgetDerived(t.data);
+function stillDerived(data: Storage): boolean {
+  return writeCount(data) === 0 && !isModelState(data);
 }
 
 /** True for the storage of a cached value: never written again, so facts about its contents can be remembered. */
 export function isCachedValue(data: Storage): boolean {
-  return keys.has(data) && !roots.has(data);
+  return keys.has(data) && stillDerived(data);
 }
 
 /** Scalar constants made from numbers are identified by dtype and value. */
@@ -195,16 +161,26 @@ function sameBits(a: Storage, b: Storage): boolean {
   return true;
 }
 
-/** A root's key, after checking that its contents are still those its cached values came from. */
-function rootKey(data: Storage, r: RootState): MemoKey {
-  if (r.key && r.copy && sameBits(data, r.copy)) return r.key;
-  if (r.key) {
-    stats.invalidations++;
-    bumpVersion(data);
-  }
+/** A root's key, after checking that its contents are still those its cached values were computed from. */
+function rootKey(data: Storage): MemoKey {
+  const r = rootOf(data);
+  const writes = writeCount(data);
+  if (r.key && r.copy && r.writes === writes && sameBits(data, r.copy)) return r.key;
+  if (r.key && r.writes === writes) invalidate(data, r);
   r.key = new MemoKey(null, '');
   r.copy = data.slice();
+  r.writes = writeCount(data);
   return r.key;
+}
+
+/** Roots (parameters, buffers) and derived values nobody wrote into; the key of a derived value. */
+function derivedKey(data: Storage): MemoKey | undefined {
+  const k = keys.get(data);
+  if (k && !stillDerived(data)) {
+    forgetDerived(data, k);
+    return undefined;
+  }
+  return k;
 }
 
 /** Attribute objects of plain numbers, strings, booleans, null and arrays of them; anything else is not cached. */
@@ -234,24 +210,28 @@ export interface MemoSlot {
 export function memoSlot(opName: string, inputs: readonly Tensor[], attrs: unknown): MemoSlot | null {
   if (!enabled || inputs.length === 0) return null;
   // Every input must be cacheable before any root's contents are compared.
-  for (const t of inputs) if (!keys.has(t.data) && !roots.has(t.data)) return null;
+  for (const t of inputs) if (!isModelState(t.data) && !derivedKey(t.data)) return null;
   const a = attrKey(attrs);
   if (a === null) return null;
-  const ks = inputs.map((t) => keys.get(t.data) ?? rootKey(t.data, roots.get(t.data)!));
+  const ks = inputs.map((t) => (isModelState(t.data) ? rootKey(t.data) : keys.get(t.data)!));
   // The value lives as long as the first non-constant input: constants are permanent, and a value
   // hung below one would outlive its model. Ops on constants alone are not worth caching.
   const parent = ks.find((k) => !k.constant);
   if (!parent) return null;
   let name = `${opName}|${getKernelBackend()}|${a}`;
   for (let i = 0; i < inputs.length; i++) name += `|${ks[i]!.id}:${inputs[i]!.shape.join('x')}`;
-  const hit = parent.entries.get(name);
+  let hit = parent.entries.get(name);
+  if (hit && !stillDerived(hit.data)) {
+    forgetDerived(hit.data, hit.key);
+    hit = undefined;
+  }
   if (hit) stats.hits++;
   return { parent, name, hit };
 }
 
 /** Caches a freshly computed output (not when it shares storage with a cached value, e.g. a view of a root). */
 export function memoStore(slot: MemoSlot, output: Tensor, saved: unknown): void {
-  if (keys.has(output.data) || roots.has(output.data)) return;
+  if (keys.has(output.data) || isModelState(output.data)) return;
   if (slot.parent.entries.size >= MAX_ENTRIES_PER_VALUE) return;
   stats.misses++;
   const key = new MemoKey(slot.parent, slot.name);
