@@ -5,7 +5,7 @@ import type { FloatArray } from '../kernels/gemm.js';
 import { emptyLike, isAllZero, requireFloat } from './util.js';
 import { isCachedValue, markAllZero } from '../memo.js';
 import { add } from './elementwise.js';
-import { sum } from './reduce.js';
+import { sum } from './sum.js';
 import { reshape } from './shape.js';
 
 export type Pair = number | readonly [number, number];

@@ -5,7 +5,7 @@ import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
 import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../kernels/wasm/elementwise.js';
 import { asTensor, emptyLike, isAllZero, requireFloat, type TensorLike } from './util.js';
 import { markAllZero } from '../memo.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './sum.js';
 
 // ---- unary ----------------------------------------------------------------------------------
 

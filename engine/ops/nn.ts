@@ -2,7 +2,8 @@ import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, noGrad, sameFloatDType, type OpDef } from '../autograd.js';
 import { type Rng, defaultRng } from '../random.js';
 import { abs, add, div, exp, gt, log, mul, neg, relu, sqrt, sub, where } from './elementwise.js';
-import { max, mean, sum } from './reduce.js';
+import { max, mean } from './reduce.js';
+import { sum } from './sum.js';
 import { reshape } from './shape.js';
 import { emptyLike } from './util.js';
 

@@ -7,7 +7,8 @@
 import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, type OpDef } from '../autograd.js';
 import { add, div, exp, mul, sqrt, sub, where } from './elementwise.js';
-import { mean, sum } from './reduce.js';
+import { mean } from './reduce.js';
+import { sum } from './sum.js';
 import { matmul } from './linalg.js';
 import { emptyLike, normAxis, requireFloat } from './util.js';
 
