@@ -15,20 +15,21 @@ import {
   gemm,
   getKernelBackend,
   setKernelBackend,
-  wasmKernelsAvailable,
-  getKernelThreads,
-  setKernelThreads,
-  startKernelWorkers,
+  conv2dForward,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  type ConvGeometry,
   type FloatArray,
   type KernelBackend,
-} from '../engine/kernels/gemm.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
+} from '../engine/kernels/dispatch.js';
+import { wasmKernelsAvailable } from '../engine/kernels/wasm/index.js';
+import { getKernelThreads, setKernelThreads, startKernelWorkers } from '../engine/kernels/parallel/index.js';
 import {
   gemmReference,
   conv2dForwardReference,
   conv2dBackwardInputReference,
   conv2dBackwardWeightReference,
-} from '../engine/kernels/reference.js';
+} from '../spec/support/kernel-reference.js';
 
 export interface KernelBenchOptions {
   /** Square GEMM sizes, float32. Default [256, 512, 1024]. */

@@ -12,6 +12,7 @@ export * from './ops/index.js';
 export * from './gradcheck.js';
 export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
 export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, markCacheable, markModified, paramVersion } from './memo.js';
-export { setKernelBackend, getKernelBackend, loadWasmKernels, type KernelBackend } from './kernels/wasm/index.js';
+export { setKernelBackend, getKernelBackend, type KernelBackend } from './kernels/dispatch.js';
+export { loadWasmKernels } from './kernels/wasm/index.js';
 export { ready, kernelStatus, type KernelStatus } from './kernels/status.js';
 export { setKernelThreads, getKernelThreads, startKernelWorkers, startKernelWorkersAsync, setKernelWorkerUrl } from './kernels/parallel/index.js';

@@ -23,7 +23,7 @@
  * gradients) is never cached.
  */
 import { Tensor, type Storage, type Shape } from './tensor.js';
-import { getKernelBackend } from './kernels/wasm/index.js';
+import { getKernelBackend } from './kernels/dispatch.js';
 
 let nextKeyId = 1;
 

@@ -4,6 +4,9 @@
  * they refer to tensors: one module keeps the engine's imports free of cycles.
  */
 import { ShapeMismatchError } from './errors.js';
+import { sizeOf, stridesOf } from './kernels/shape.js';
+
+export { sizeOf, stridesOf };
 
 export type DType = 'float32' | 'float64' | 'int32';
 export type Storage = Float32Array | Float64Array | Int32Array;
@@ -40,12 +43,6 @@ export function dtypeOf(data: Storage): DType {
   return 'int32';
 }
 
-export function sizeOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 export function checkShape(shape: Shape, what = 'shape'): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${what} [${shape.join(', ')}] must hold non-negative integers`);
@@ -54,16 +51,6 @@ export function checkShape(shape: Shape, what = 'shape'): void {
 
 export function shapeStr(shape: Shape): string {
   return `[${shape.join(', ')}]`;
-}
-
-export function stridesOf(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 /** The context a VJP sees: the real tensors of the forward (never clones) and the op's attributes. */

@@ -1,5 +1,6 @@
 import { Tensor, ShapeError, shapeStr, sizeOf, type Shape } from '../tensor.js';
 import { apply, type OpDef } from '../autograd.js';
+import { kernels as K } from '../kernels/dispatch.js';
 import { emptyLike, normAxes, normAxis } from './util.js';
 import { mul, where } from './elementwise.js';
 import { reshape } from './shape.js';
@@ -11,8 +12,7 @@ export const meanOp: OpDef<SumAttrs> = {
     const total = sumOp.forward([x!], attrs) as Tensor;
     // The same value as multiplying by the float 1/count (what mean was before it was one op).
     const scale = x!.dtype === 'float32' ? Math.fround(1 / countOf(x!.shape, attrs.axes)) : 1 / countOf(x!.shape, attrs.axes);
-    const d = total.data;
-    for (let i = 0; i < d.length; i++) d[i] = d[i]! * scale;
+    K.scale(total.data, scale);
     return total;
   },
   vjp: (g, { inputs: [x], attrs }) => {
@@ -44,20 +44,7 @@ function argmaxRaw(x: Tensor, axis: number): { idx: Int32Array; outShape: number
   const inner = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = x.shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const idx = new Int32Array(outer * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      let best = -Infinity;
-      let bi = 0;
-      for (let k = 0; k < n; k++) {
-        const v = x.data[(o * n + k) * inner + i]!;
-        if (v > best || (Number.isNaN(v) && !Number.isNaN(best))) {
-          best = v;
-          bi = k;
-        }
-      }
-      idx[o * inner + i] = bi;
-    }
-  }
+  K.argmax(x.data, outer, n, inner, idx);
   return { idx, outShape };
 }
 
@@ -67,9 +54,7 @@ function oneHotAlong(idx: Int32Array, shape: Shape, axis: number, like: Tensor):
   const n = shape[axis]!;
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = sizeOf(shape) / (n * inner || 1);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) out.data[(o * n + idx[o * inner + i]!) * inner + i] = 1;
-  }
+  K.oneHotAlong(idx, outer, n, inner, out.data);
   return out;
 }
 

@@ -4,9 +4,9 @@
  */
 import { Tensor, ShapeError, shapeStr, type Shape } from '../tensor.js';
 import { apply, type OpDef } from '../autograd.js';
-import { broadcastShapes, reduceSum } from '../kernels/broadcast.js';
-import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
-import { emptyLike, normAxes, requireFloat, sameShape } from './util.js';
+import { kernels as K } from '../kernels/dispatch.js';
+import { BinaryCode } from '../kernels/types.js';
+import { broadcastShapes, emptyLike, normAxes, requireFloat, sameShape } from './util.js';
 import { reshape } from './shape.js';
 
 export interface SumAttrs {
@@ -20,7 +20,7 @@ export const sumOp: OpDef<SumAttrs> = {
     requireFloat(x!, 'sum');
     const kept = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const out = emptyLike(x!, kept);
-    reduceSum(x!.data, x!.shape, axes, out.data as Float32Array | Float64Array);
+    K.reduceSum(x!.data, x!.shape, axes, out.data as Float32Array | Float64Array);
     return keepdim ? out : new Tensor(out.data, x!.shape.filter((_, i) => !axes.includes(i)));
   },
   vjp: (g, { inputs: [x], attrs }) => {
@@ -38,7 +38,7 @@ export const expandOp: OpDef<{ shape: number[] }> = {
   name: 'expand',
   forward([x], { shape }) {
     const out = emptyLike(x!, shape);
-    binaryKernel(BinaryCode.Copy, x!.data, x!.shape, x!.data, [], out.data, shape);
+    K.binary(BinaryCode.Copy, x!.data, x!.shape, x!.data, [], out.data, shape);
     return out;
   },
   vjp: (g, { inputs: [x] }) => [sumTo(g, x!.shape)],

@@ -54,11 +54,22 @@ export function availableCores(): number {
   }
 }
 
+let entryOverride: string | null = null;
+
+/**
+ * Another entry module for the Node workers of pools started from now on (null: the shipped one).
+ * For the specs' worker, which serves jobs that fail on purpose besides the real ones
+ * (spec/support/kernel-test-worker.ts); state.ts's setKernelWorkerEntry also restarts the pool.
+ */
+export function setWorkerEntry(url: string | null): void {
+  entryOverride = url;
+}
+
 /** The worker entry module next to this one: worker.ts when running from source, worker.js when built. */
 function workerEntry(): { entry: string; tsx: string | null } {
   const here = import.meta.url;
   const ts = /\.ts$/.test(new URL(here).pathname);
-  const entry = new URL(ts ? './worker.ts' : './worker.js', here).href;
+  const entry = entryOverride ?? new URL(ts ? './worker.ts' : './worker.js', here).href;
   let tsx: string | null = null;
   if (ts) {
     // Source runs need a TypeScript loader in the worker too; tsx (a dependency of this package)

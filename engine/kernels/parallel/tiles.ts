@@ -3,8 +3,7 @@
  * GEMM chunk), and the boxes of the arrays a tile reads and writes. Planning is in plan.ts, which
  * this module re-exports.
  */
-import type { FloatArray } from '../gemm.js';
-import type { ConvGeometry } from '../conv.js';
+import type { FloatArray, ConvGeometry, Kernels } from '../types.js';
 import { FORWARD, BACKWARD_INPUT, OUT_ROWS, IN_ROWS, W_CHANNELS, W_OUT, W_GROUPS, OUT_CHANNELS, IN_CHANNELS, bandRows, type Box, type Dims, type ConvKind, type ConvFn } from './plan.js';
 
 export * from './plan.js';
@@ -337,11 +336,7 @@ export function convTile(kind: ConvKind, fn: ConvFn, a: FloatArray, b: FloatArra
 // ---------------------------------------------------------------------------------------------
 // GEMM chunks
 
-export type GemmFn = (
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number,
-  C: FloatArray, cOff: number, ldc: number, accumulate: boolean,
-) => void;
+export type GemmFn = Kernels['gemm'];
 
 /** Rows [lo, hi) of C (byM) or columns [lo, hi) (otherwise) of C (+)= op(A) op(B): one kernel call. */
 export function gemmChunk(

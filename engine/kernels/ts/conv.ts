@@ -1,34 +1,12 @@
-import { gemmStrided, type FloatArray } from './gemm.js';
-import { conv2dForwardWasm, conv2dBackwardInputWasm, conv2dBackwardWeightWasm, wasmKernelsActive } from './wasm/index.js';
-import { convParallel, kernelThreadsActive, FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT } from './parallel/index.js';
-
-/** Geometry of one 2-D convolution, PyTorch's conventions (NCHW input, OIHW weight with I = C / groups). */
-export interface ConvGeometry {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  KH: number;
-  KW: number;
-  OH: number;
-  OW: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-  dilH: number;
-  dilW: number;
-  groups: number;
-}
-
 /**
- * Upper bound on the im2col scratch, in elements. Larger convolutions are lowered a band of
- * output rows at a time, so the buffer (kept between calls, one per dtype) stays a few MB
- * instead of growing to Kc * OH * OW (hundreds of MB for early VGG layers in float64).
+ * The TypeScript convolutions: im2col (a band of output rows at a time, conv-bands.ts) and GEMM.
+ * The GEMM is a parameter, the dispatcher's own: a convolution that runs here still gets the
+ * fastest GEMM for each band (threads, when the convolution as a whole was not split).
  */
-const COL_CAP = 1 << 21;
+import type { ConvGeometry, FloatArray, Kernels } from '../types.js';
+import { bandRows, isPointwise } from '../conv-bands.js';
 
+/** im2col's scratch, kept between calls, one per dtype (at most COL_CAP elements, conv-bands.ts). */
 let colF32 = new Float32Array(0);
 let colF64 = new Float64Array(0);
 
@@ -39,15 +17,6 @@ function colScratch(like: FloatArray, n: number): FloatArray {
   }
   if (colF64.length < n) colF64 = new Float64Array(n);
   return colF64;
-}
-
-/** A 1x1, stride-1, unpadded kernel makes im2col the identity: the image already is the column matrix. */
-function isPointwise(g: ConvGeometry): boolean {
-  return g.KH === 1 && g.KW === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
-}
-
-function bandRows(g: ConvGeometry, Kc: number): number {
-  return Math.max(1, Math.min(g.OH, Math.floor(COL_CAP / (Kc * g.OW))));
 }
 
 /** First output index whose input index o*s - p + k*d lies in [0, size), and one past the last. */
@@ -120,14 +89,19 @@ function col2im(col: FloatArray, g: ConvGeometry, Cg: number, oh0: number, oh1: 
   }
 }
 
-/** y[N,O,OH,OW] = conv(x, w) without bias. */
-export function conv2dForward(x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): void {
-  if (kernelThreadsActive() && convParallel(FORWARD, conv2dForwardSerial, x, w, y, g)) return;
-  conv2dForwardSerial(x, w, y, g);
+type Gemm = Kernels['gemm'];
+
+/** The three convolution kernels, lowered to `gemm`. */
+export function convKernels(gemm: Gemm): Pick<Kernels, 'conv2dForward' | 'conv2dBackwardInput' | 'conv2dBackwardWeight'> {
+  return {
+    conv2dForward: (x, w, y, g) => conv2dForward(gemm, x, w, y, g),
+    conv2dBackwardInput: (gy, w, gx, g) => conv2dBackwardInput(gemm, gy, w, gx, g),
+    conv2dBackwardWeight: (x, gy, gw, g) => conv2dBackwardWeight(gemm, x, gy, gw, g),
+  };
 }
 
-function conv2dForwardSerial(x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): void {
-  if (wasmKernelsActive() && conv2dForwardWasm(x, w, y, g)) return;
+/** y[N,O,OH,OW] = conv(x, w) without bias. */
+function conv2dForward(gemmStrided: Gemm, x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): void {
   const Cg = g.C / g.groups;
   const Og = g.O / g.groups;
   const Kc = Cg * g.KH * g.KW;
@@ -156,13 +130,7 @@ function conv2dForwardSerial(x: FloatArray, w: FloatArray, y: FloatArray, g: Con
 }
 
 /** gx[N,C,H,W] = d<conv(x,w), gy>/dx (the transposed convolution of gy with w). */
-export function conv2dBackwardInput(gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): void {
-  if (kernelThreadsActive() && convParallel(BACKWARD_INPUT, conv2dBackwardInputSerial, gy, w, gx, g)) return;
-  conv2dBackwardInputSerial(gy, w, gx, g);
-}
-
-function conv2dBackwardInputSerial(gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): void {
-  if (wasmKernelsActive() && conv2dBackwardInputWasm(gy, w, gx, g)) return;
+function conv2dBackwardInput(gemmStrided: Gemm, gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): void {
   const Cg = g.C / g.groups;
   const Og = g.O / g.groups;
   const Kc = Cg * g.KH * g.KW;
@@ -193,13 +161,7 @@ function conv2dBackwardInputSerial(gy: FloatArray, w: FloatArray, gx: FloatArray
 }
 
 /** gw[O,C/groups,KH,KW] = d<conv(x,w), gy>/dw. */
-export function conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): void {
-  if (kernelThreadsActive() && convParallel(BACKWARD_WEIGHT, conv2dBackwardWeightSerial, x, gy, gw, g)) return;
-  conv2dBackwardWeightSerial(x, gy, gw, g);
-}
-
-function conv2dBackwardWeightSerial(x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): void {
-  if (wasmKernelsActive() && conv2dBackwardWeightWasm(x, gy, gw, g)) return;
+function conv2dBackwardWeight(gemmStrided: Gemm, x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): void {
   const Cg = g.C / g.groups;
   const Og = g.O / g.groups;
   const Kc = Cg * g.KH * g.KW;
