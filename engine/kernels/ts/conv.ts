@@ -4,7 +4,7 @@
  * fastest GEMM for each band (threads, when the convolution as a whole was not split).
  */
 import type { ConvGeometry, FloatArray, Kernels } from '../types.js';
-import { bandRows, isPointwise } from '../conv-bands.js';
+import { forEachBand, lowering } from '../conv-bands.js';
 
 /** im2col's scratch, kept between calls, one per dtype (at most COL_CAP elements, conv-bands.ts). */
 let colF32 = new Float32Array(0);
@@ -101,91 +101,58 @@ export function convKernels(gemm: Gemm): Pick<Kernels, 'conv2dForward' | 'conv2d
 }
 
 /** y[N,O,OH,OW] = conv(x, w) without bias. */
-function conv2dForward(gemmStrided: Gemm, x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): void {
-  const Cg = g.C / g.groups;
-  const Og = g.O / g.groups;
-  const Kc = Cg * g.KH * g.KW;
-  const P = g.OH * g.OW;
-  const HW = g.H * g.W;
-  const pointwise = isPointwise(g);
-  const rows = bandRows(g, Kc);
-  const col = pointwise ? null : colScratch(x, Kc * rows * g.OW);
+function conv2dForward(gemm: Gemm, x: FloatArray, w: FloatArray, y: FloatArray, g: ConvGeometry): void {
+  const L = lowering(g);
+  const { Og, Kc, P } = L;
+  const col = L.pointwise ? null : colScratch(x, Kc * L.rows * g.OW);
   for (let n = 0; n < g.N; n++) {
-    for (let gr = 0; gr < g.groups; gr++) {
-      const xOff = (n * g.C + gr * Cg) * HW;
-      const yOff = (n * g.O + gr * Og) * P;
-      const wOff = gr * Og * Kc;
-      if (pointwise) {
-        gemmStrided(false, false, Og, P, Kc, w, wOff, Kc, x, xOff, P, y, yOff, P, false);
-        continue;
+    forEachBand(g, L, n, (xOff, yOff, wOff, oh0, oh1) => {
+      if (col === null) {
+        gemm(false, false, Og, P, Kc, w, wOff, Kc, x, xOff, P, y, yOff, P, false);
+        return;
       }
-      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
-        const oh1 = Math.min(g.OH, oh0 + rows);
-        const pb = (oh1 - oh0) * g.OW;
-        im2col(x, xOff, g, Cg, oh0, oh1, col!);
-        gemmStrided(false, false, Og, pb, Kc, w, wOff, Kc, col!, 0, pb, y, yOff + oh0 * g.OW, P, false);
-      }
-    }
+      const pb = (oh1 - oh0) * g.OW;
+      im2col(x, xOff, g, L.Cg, oh0, oh1, col);
+      gemm(false, false, Og, pb, Kc, w, wOff, Kc, col, 0, pb, y, yOff + oh0 * g.OW, P, false);
+    });
   }
 }
 
 /** gx[N,C,H,W] = d<conv(x,w), gy>/dx (the transposed convolution of gy with w). */
-function conv2dBackwardInput(gemmStrided: Gemm, gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): void {
-  const Cg = g.C / g.groups;
-  const Og = g.O / g.groups;
-  const Kc = Cg * g.KH * g.KW;
-  const P = g.OH * g.OW;
-  const HW = g.H * g.W;
-  const pointwise = isPointwise(g);
-  const rows = bandRows(g, Kc);
-  const col = pointwise ? null : colScratch(gy, Kc * rows * g.OW);
+function conv2dBackwardInput(gemm: Gemm, gy: FloatArray, w: FloatArray, gx: FloatArray, g: ConvGeometry): void {
+  const L = lowering(g);
+  const { Og, Kc, P } = L;
+  const col = L.pointwise ? null : colScratch(gy, Kc * L.rows * g.OW);
   // The pointwise GEMM overwrites every channel block; col2im only adds into the taps it reaches.
-  if (!pointwise) gx.fill(0);
+  if (col !== null) gx.fill(0);
   for (let n = 0; n < g.N; n++) {
-    for (let gr = 0; gr < g.groups; gr++) {
-      const xOff = (n * g.C + gr * Cg) * HW;
-      const yOff = (n * g.O + gr * Og) * P;
-      const wOff = gr * Og * Kc;
-      if (pointwise) {
-        gemmStrided(true, false, Kc, P, Og, w, wOff, Kc, gy, yOff, P, gx, xOff, P, false);
-        continue;
+    forEachBand(g, L, n, (xOff, yOff, wOff, oh0, oh1) => {
+      if (col === null) {
+        gemm(true, false, Kc, P, Og, w, wOff, Kc, gy, yOff, P, gx, xOff, P, false);
+        return;
       }
-      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
-        const oh1 = Math.min(g.OH, oh0 + rows);
-        const pb = (oh1 - oh0) * g.OW;
-        gemmStrided(true, false, Kc, pb, Og, w, wOff, Kc, gy, yOff + oh0 * g.OW, P, col!, 0, pb, false);
-        col2im(col!, g, Cg, oh0, oh1, gx, xOff);
-      }
-    }
+      const pb = (oh1 - oh0) * g.OW;
+      gemm(true, false, Kc, pb, Og, w, wOff, Kc, gy, yOff + oh0 * g.OW, P, col, 0, pb, false);
+      col2im(col, g, L.Cg, oh0, oh1, gx, xOff);
+    });
   }
 }
 
 /** gw[O,C/groups,KH,KW] = d<conv(x,w), gy>/dw. */
-function conv2dBackwardWeight(gemmStrided: Gemm, x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): void {
-  const Cg = g.C / g.groups;
-  const Og = g.O / g.groups;
-  const Kc = Cg * g.KH * g.KW;
-  const P = g.OH * g.OW;
-  const HW = g.H * g.W;
-  const pointwise = isPointwise(g);
-  const rows = bandRows(g, Kc);
-  const col = pointwise ? null : colScratch(x, Kc * rows * g.OW);
+function conv2dBackwardWeight(gemm: Gemm, x: FloatArray, gy: FloatArray, gw: FloatArray, g: ConvGeometry): void {
+  const L = lowering(g);
+  const { Og, Kc, P } = L;
+  const col = L.pointwise ? null : colScratch(x, Kc * L.rows * g.OW);
   gw.fill(0);
   for (let n = 0; n < g.N; n++) {
-    for (let gr = 0; gr < g.groups; gr++) {
-      const xOff = (n * g.C + gr * Cg) * HW;
-      const yOff = (n * g.O + gr * Og) * P;
-      const wOff = gr * Og * Kc;
-      if (pointwise) {
-        gemmStrided(false, true, Og, Kc, P, gy, yOff, P, x, xOff, P, gw, wOff, Kc, true);
-        continue;
+    forEachBand(g, L, n, (xOff, yOff, wOff, oh0, oh1) => {
+      if (col === null) {
+        gemm(false, true, Og, Kc, P, gy, yOff, P, x, xOff, P, gw, wOff, Kc, true);
+        return;
       }
-      for (let oh0 = 0; oh0 < g.OH; oh0 += rows) {
-        const oh1 = Math.min(g.OH, oh0 + rows);
-        const pb = (oh1 - oh0) * g.OW;
-        im2col(x, xOff, g, Cg, oh0, oh1, col!);
-        gemmStrided(false, true, Og, Kc, pb, gy, yOff + oh0 * g.OW, P, col!, 0, pb, gw, wOff, Kc, true);
-      }
-    }
+      const pb = (oh1 - oh0) * g.OW;
+      im2col(x, xOff, g, L.Cg, oh0, oh1, col);
+      gemm(false, true, Og, Kc, pb, gy, yOff + oh0 * g.OW, P, col, 0, pb, gw, wOff, Kc, true);
+    });
   }
 }

@@ -19,21 +19,9 @@ const PACK_MIN_WORK = 256;
 
 /** C[M,N] (+)= op(A) op(B) with row strides lda, ldb, ldc. */
 export function gemmTs(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  lda: number,
-  B: FloatArray,
-  bOff: number,
-  ldb: number,
-  C: FloatArray,
-  cOff: number,
-  ldc: number,
-  accumulate: boolean,
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number,
+  C: FloatArray, cOff: number, ldc: number, accumulate: boolean,
 ): void {
   if (!accumulate) zeroRows(C, cOff, M, N, ldc);
   if (K <= 0) return;
@@ -46,18 +34,9 @@ export function gemmTs(
 
 /** The packed path whatever the size; exported so the specs can exercise it on tiny shapes too. */
 export function gemmPacked(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  B: FloatArray,
-  bOff: number,
-  C: FloatArray,
-  cOff: number,
-  accumulate: boolean,
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: FloatArray, aOff: number, B: FloatArray, bOff: number,
+  C: FloatArray, cOff: number, accumulate: boolean,
 ): void {
   checkGemmDTypes(A, B, C);
   if (!accumulate) zeroRows(C, cOff, M, N, N);
@@ -65,20 +44,9 @@ export function gemmPacked(
 }
 
 function gemmPackedAcc(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  lda: number,
-  B: FloatArray,
-  bOff: number,
-  ldb: number,
-  C: FloatArray,
-  cOff: number,
-  ldc: number,
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number,
+  C: FloatArray, cOff: number, ldc: number,
 ): void {
   // The dtypes were checked, so C's kind decides for all three.
   if (C instanceof Float32Array) {
@@ -106,20 +74,9 @@ export function zeroRows(C: FloatArray, cOff: number, M: number, N: number, ldc:
  * loop on contiguous memory where the layout allows it.
  */
 function gemmSimple(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  lda: number,
-  B: FloatArray,
-  bOff: number,
-  ldb: number,
-  C: FloatArray,
-  cOff: number,
-  ldc: number,
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number,
+  C: FloatArray, cOff: number, ldc: number,
 ): void {
   const sAi = transA ? 1 : lda;
   const sAk = transA ? lda : 1;

@@ -66,21 +66,9 @@ export function setWasmGemmBlockElements(elements: number): number {
  * which case nothing was written.
  */
 export function gemmWasm(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  lda: number,
-  B: FloatArray,
-  bOff: number,
-  ldb: number,
-  C: FloatArray,
-  cOff: number,
-  ldc: number,
-  accumulate: boolean,
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number,
+  C: FloatArray, cOff: number, ldc: number, accumulate: boolean,
 ): boolean {
   if (M <= 0 || N <= 0) return true;
   if (K <= 0) {
@@ -139,21 +127,9 @@ function gemmBlockFits(single: boolean, M: number, N: number, K: number): boolea
 
 /** One GEMM whose operands all fit in linear memory: copy in, multiply, copy out. */
 function gemmBlock(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  lda: number,
-  B: FloatArray,
-  bOff: number,
-  ldb: number,
-  C: FloatArray,
-  cOff: number,
-  ldc: number,
-  accumulate: boolean,
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number,
+  C: FloatArray, cOff: number, ldc: number, accumulate: boolean,
 ): boolean {
   const k = wasmExports();
   const single = C instanceof Float32Array;
