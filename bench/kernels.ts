@@ -1,6 +1,6 @@
 /**
- * GFLOP/s of the fast kernels (engine/kernels/gemm.ts, conv.ts) against the reference oracle
- * (engine/kernels/reference.ts); the fast kernels run on the TypeScript and/or the WebAssembly SIMD
+ * GFLOP/s of the engine's kernels (engine/kernels/dispatch.ts: GEMM, convolutions) against the
+ * reference oracle (spec/support/kernel-reference.ts); the fast kernels run on the TypeScript and/or the WebAssembly SIMD
  * kernel set (engine/kernels/wasm/), on the engine's kernel threads (engine/kernels/parallel/:
  * --threads N, default the engine's default; the reference is always single-threaded).
  *
