@@ -1,5 +1,5 @@
 /**
- * Regenerates engine/kernels/gemm-f64.ts from gemm-f32.ts. Two textual copies rather than one
+ * Regenerates engine/kernels/ts/gemm-f64.ts from gemm-f32.ts. Two textual copies rather than one
  * generic function because V8 specialises optimised code per typed-array kind; a single shared
  * kernel fed both dtypes would go polymorphic in its innermost loop.
  *

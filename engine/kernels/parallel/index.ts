@@ -3,8 +3,8 @@
  * threads compute next to the main thread, through shared memory. The files: state.ts (the thread
  * setting, the pool's lifecycle, size limits), gemm-split.ts and conv-split.ts (the two splits),
  * plan.ts (how a call is cut), tiles.ts (running one tile), pool.ts (workers, control blocks, the
- * data buffer), resident.ts (cached weights kept in shared memory), protocol.ts (the
- * shared-memory protocol), worker-loop.ts (the worker's loop), worker.ts and web-worker.ts (its
+ * data buffer), start.ts (how a worker starts), resident.ts (cached weights kept in shared
+ * memory), protocol.ts (the shared-memory protocol), worker-loop.ts (the worker's loop), worker.ts and web-worker.ts (its
  * entries under Node and in browsers), backend.ts (the dispatcher's table row).
  *
  * - `setKernelThreads(n)` / `getKernelThreads()`; the environment variable LRP_TAPE_THREADS sets

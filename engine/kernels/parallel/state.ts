@@ -4,7 +4,8 @@
  * have in common.
  */
 import type { FloatArray } from '../types.js';
-import { Pool, workerThreadsModule, availableCores, setWorkerEntry } from './pool.js';
+import { Pool } from './pool.js';
+import { workerThreadsModule, availableCores, setWorkerEntry } from './start.js';
 import { RESIDENT_BYTES } from './resident.js';
 import { webThreadsUnavailableReason } from './web.js';
 
