@@ -1,6 +1,6 @@
 /**
- * GFLOP/s of the fast kernels (engine/kernels/gemm.ts, conv.ts) against the reference oracle
- * (engine/kernels/reference.ts); the fast kernels run on the TypeScript and/or the WebAssembly SIMD
+ * GFLOP/s of the engine's kernels (engine/kernels/dispatch.ts: GEMM, convolutions) against the
+ * reference oracle (spec/support/kernel-reference.ts); the fast kernels run on the TypeScript and/or the WebAssembly SIMD
  * kernel set (engine/kernels/wasm/), on the engine's kernel threads (engine/kernels/parallel/:
  * --threads N, default the engine's default; the reference is always single-threaded).
  *
@@ -15,20 +15,21 @@ import {
   gemm,
   getKernelBackend,
   setKernelBackend,
-  wasmKernelsAvailable,
-  getKernelThreads,
-  setKernelThreads,
-  startKernelWorkers,
+  conv2dForward,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  type ConvGeometry,
   type FloatArray,
   type KernelBackend,
-} from '../engine/kernels/gemm.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
+} from '../engine/kernels/dispatch.js';
+import { wasmKernelsAvailable } from '../engine/kernels/wasm/index.js';
+import { getKernelThreads, setKernelThreads, startKernelWorkers } from '../engine/kernels/parallel/index.js';
 import {
   gemmReference,
   conv2dForwardReference,
   conv2dBackwardInputReference,
   conv2dBackwardWeightReference,
-} from '../engine/kernels/reference.js';
+} from '../spec/support/kernel-reference.js';
 
 export interface KernelBenchOptions {
   /** Square GEMM sizes, float32. Default [256, 512, 1024]. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { grid, heatmap, resize, tensorDataToImage, type Image } from '../image/index.js';
 import { writePng } from '../node/index.js';
 import { writeFileAtomic } from './files.js';
-import type { DemoMetrics } from './run.js';
+import type { DemoMetrics } from './metrics.js';
 
 export interface GridColumn {
   title: string;

@@ -15,6 +15,9 @@ import { accuracy, decoyShare, relevanceMaps } from './evaluate.js';
 import { demoModel, demoModelSpec } from './model.js';
 import { heatmapGrid, writeGrid, writeHtml, writeMetrics, type ReportGrid } from './report.js';
 import { train, type EpochInfo } from './train.js';
+import type { DemoMetrics, ModelMetrics } from './metrics.js';
+
+export type { DemoMetrics, ModelMetrics } from './metrics.js';
 import { writeFileAtomic } from './files.js';
 
 export interface Progress {
@@ -47,40 +50,6 @@ export interface DemoOptions {
   examples?: number;
   log?: (line: string) => void;
   progress?: ProgressFactory;
-}
-
-export interface ModelMetrics {
-  accuracy: { consistent: number; randomised: number };
-  decoyShare: { consistent: number; randomised: number };
-  trainSeconds: number;
-  secondsPerEpoch: number;
-  history: EpochInfo[];
-}
-
-export interface DemoMetrics {
-  generated: string;
-  settings: {
-    composite: string;
-    compositeArgs: Record<string, unknown>;
-    epochs: number;
-    seed: number;
-    trainSize: number;
-    testSize: number;
-    size: number;
-    patch: number;
-    maskMargin: number;
-    noise: number;
-    lambda: number;
-    lr: number;
-    batchSize: number;
-    penalty: string;
-  };
-  data: { classes: string[]; maskFraction: number; chanceAccuracy: number };
-  plain: ModelMetrics;
-  guided: ModelMetrics;
-  timings: { dataSeconds: number; plainTrainSeconds: number; guidedTrainSeconds: number; evaluationSeconds: number; reportSeconds: number; totalSeconds: number };
-  verdict: { guidedLowerDecoyShare: boolean; guidedHigherRandomisedAccuracy: boolean; plainLeansOnDecoy: boolean; asExpected: boolean; summary: string };
-  files: { report: string; metrics: string; grids: string[]; modelSpec: string; plainWeights: string; guidedWeights: string; sampleInput: string };
 }
 
 const seconds = (t0: number): number => (performance.now() - t0) / 1000;

@@ -1,5 +1,5 @@
 import { Tensor } from './tensor.js';
-import { grad } from './autograd.js';
+import { grad } from './grad.js';
 import { concat, reshape } from './ops/shape.js';
 import { zeros } from './ops/creation.js';
 import { Rng } from './random.js';

@@ -4,7 +4,7 @@
  */
 import { Tensor, type Shape } from './tensor.js';
 import * as F from './ops/index.js';
-import { backward, type GradOptions } from './autograd.js';
+import { backward, type GradOptions } from './grad.js';
 
 declare module './tensor.js' {
   interface Tensor {

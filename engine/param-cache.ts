@@ -24,7 +24,7 @@
  * inputs, activations and gradients never are.
  */
 import { Tensor, type Storage, type Shape } from './tensor.js';
-import { getKernelBackend } from './kernels/wasm/index.js';
+import { getKernelBackend } from './kernels/dispatch.js';
 import { isModelState, noteWrite, writeCount } from './model-state.js';
 
 let nextKeyId = 1;

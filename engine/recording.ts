@@ -1,35 +1,9 @@
-import type { Tensor } from './tensor.js';
-import type { Node } from './autograd.js';
+import type { Tensor, TapeNode, OpDef, LayerRecord, LayerSpec } from './tensor.js';
 
-/**
- * What a rule needs to know about one recorded layer: its kind (for layer-type maps), its dotted
- * name (for name maps), the tensors that went in and came out, the parameters the forward used
- * (possibly rewritten by a canonizer, still connected to the original parameters), and a pure
- * function that re-runs the layer on other inputs and parameters with recorded ops.
- */
-export interface LayerRecord {
-  /** Position in execution order within its recording (0-based). */
-  readonly index: number;
-  /** Layer kind: 'Convolution' | 'Dense' | 'Activation' | 'BatchNorm' | 'AvgPool' | 'MaxPool' | 'Sum' | ... or 'op:<name>' for functional ops. */
-  readonly kind: string;
-  /** The module's class name ('Conv2d', 'ReLU', ...) or the op's name. */
-  readonly type: string;
-  /** Dotted name of the module in the model ('' for the root, 'op:add#3' style names for functional ops). */
-  readonly name: string;
-  readonly inputs: readonly Tensor[];
-  readonly output: Tensor;
-  readonly params: Readonly<Record<string, Tensor | null>>;
-  /** Re-runs the layer with other inputs and parameters (recorded like any forward). */
-  readonly fn: (inputs: readonly Tensor[], params: Readonly<Record<string, Tensor | null>>) => Tensor;
-  /** The module object, when the layer is a module. */
-  readonly module?: unknown;
-  /** Free-form facts for diagnostics (e.g. the module's hyper-parameters). */
-  readonly info?: Readonly<Record<string, unknown>>;
-  /** For a functional op: the dotted name of the module whose forward ran it ('blocks.0.attn'), '' at the root. */
-  readonly scope?: string;
-}
+export type { LayerRecord, LayerSpec } from './tensor.js';
 
-export type LayerSpec = Omit<LayerRecord, 'index' | 'output'>;
+/** How a functional layer re-runs its op on other inputs: autograd's `apply`, handed in with each node. */
+export type ApplyOp = (op: OpDef<any>, inputs: readonly Tensor[], attrs: unknown) => Tensor;
 
 /**
  * The layers and nodes of one forward pass, in execution order. Composites, canonizers and
@@ -37,7 +11,7 @@ export type LayerSpec = Omit<LayerRecord, 'index' | 'output'>;
  */
 export class Recording {
   readonly layers: LayerRecord[] = [];
-  readonly nodes: Node[] = [];
+  readonly nodes: TapeNode[] = [];
   /** Set by `record()`; the value the recorded function returned. */
   outputs: Tensor[] = [];
   private opCounter = new Map<string, number>();
@@ -84,8 +58,8 @@ export function record<T>(fn: () => T): { recording: Recording; result: T } {
   }
 }
 
-/** Called by `apply` for every recorded node. */
-export function onNodeRecorded(node: Node): void {
+/** Called by `apply` for every recorded node, with itself to re-run a functional op later. */
+export function onNodeRecorded(node: TapeNode, rerun: ApplyOp): void {
   const rec = currentRecording();
   if (!rec) return;
   rec.nodes.push(node);
@@ -107,20 +81,13 @@ export function onNodeRecorded(node: Node): void {
     inputs: node.inputs,
     output: node.output,
     params: {},
-    fn: (inputs) => applyOpLater(op, inputs, attrs),
+    fn: (inputs) => rerun(op, inputs, attrs),
     // The op's attributes (softmax's axis, matmul's transposes): rules on functional ops read them.
     info: typeof attrs === 'object' && attrs !== null ? (attrs as Record<string, unknown>) : {},
     scope: moduleScopes.length ? moduleScopes[moduleScopes.length - 1]! : '',
   };
   rec.layers.push(layer);
   if (!node.output.layer) node.output.layer = layer;
-}
-
-let applyOpLater: (op: Node['op'], inputs: readonly Tensor[], attrs: unknown) => Tensor = () => {
-  throw new Error('engine not initialised');
-};
-export function registerApply(fn: typeof applyOpLater): void {
-  applyOpLater = fn;
 }
 
 /**

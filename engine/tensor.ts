@@ -1,6 +1,12 @@
-import type { Node } from './autograd.js';
-import type { LayerRecord } from './recording.js';
+/**
+ * The tensor and the shapes of what hangs off it (the recorded node, the layer record). Those
+ * interfaces live here, not in autograd.ts and recording.ts, because a tensor refers to them and
+ * they refer to tensors: one module keeps the engine's imports free of cycles.
+ */
 import { ShapeMismatchError } from './errors.js';
+import { sizeOf, stridesOf } from './kernels/shape.js';
+
+export { sizeOf, stridesOf };
 
 export type DType = 'float32' | 'float64' | 'int32';
 export type Storage = Float32Array | Float64Array | Int32Array;
@@ -37,12 +43,6 @@ export function dtypeOf(data: Storage): DType {
   return 'int32';
 }
 
-export function sizeOf(shape: Shape): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 export function checkShape(shape: Shape, what = 'shape'): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${what} [${shape.join(', ')}] must hold non-negative integers`);
@@ -53,15 +53,74 @@ export function shapeStr(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
-export function stridesOf(shape: Shape): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
+/** The context a VJP sees: the real tensors of the forward (never clones) and the op's attributes. */
+export interface VjpContext<A> {
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly attrs: A;
+  readonly saved: unknown;
+  /** Which inputs this backward needs a gradient for (PyTorch's needs_input_grad): skip the others. */
+  readonly needs: readonly boolean[];
 }
+
+export interface ForwardResult {
+  output: Tensor;
+  /** Extra state the VJP needs that is not a differentiable input (e.g. max-pool indices). */
+  saved?: unknown;
+}
+
+/**
+ * A primitive op. `vjp` must be written with public, recorded ops only: when the backward runs
+ * with `createGraph`, the VJP is itself recorded, which is what gives exact higher derivatives.
+ */
+export interface OpDef<A = unknown> {
+  readonly name: string;
+  forward(inputs: readonly Tensor[], attrs: A): Tensor | ForwardResult;
+  vjp(grad: Tensor, ctx: VjpContext<A>): readonly (Tensor | null)[];
+}
+
+/** One recorded op application (autograd.ts's `Node` class is the implementation). */
+export interface TapeNode {
+  readonly id: number;
+  released: boolean;
+  /** The layer record whose module forward was running when this node was recorded (internal nodes of a layer). */
+  scope: LayerRecord | null;
+  readonly op: OpDef<any>;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: unknown;
+  readonly output: Tensor;
+  readonly saved: unknown;
+}
+
+/**
+ * What a rule needs to know about one recorded layer: its kind (for layer-type maps), its dotted
+ * name (for name maps), the tensors that went in and came out, the parameters the forward used
+ * (possibly rewritten by a canonizer, still connected to the original parameters), and a pure
+ * function that re-runs the layer on other inputs and parameters with recorded ops.
+ */
+export interface LayerRecord {
+  /** Position in execution order within its recording (0-based). */
+  readonly index: number;
+  /** Layer kind: 'Convolution' | 'Dense' | 'Activation' | 'BatchNorm' | 'AvgPool' | 'MaxPool' | 'Sum' | ... or 'op:<name>' for functional ops. */
+  readonly kind: string;
+  /** The module's class name ('Conv2d', 'ReLU', ...) or the op's name. */
+  readonly type: string;
+  /** Dotted name of the module in the model ('' for the root, 'op:add#3' style names for functional ops). */
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly params: Readonly<Record<string, Tensor | null>>;
+  /** Re-runs the layer with other inputs and parameters (recorded like any forward). */
+  readonly fn: (inputs: readonly Tensor[], params: Readonly<Record<string, Tensor | null>>) => Tensor;
+  /** The module object, when the layer is a module. */
+  readonly module?: unknown;
+  /** Free-form facts for diagnostics (e.g. the module's hyper-parameters). */
+  readonly info?: Readonly<Record<string, unknown>>;
+  /** For a functional op: the dotted name of the module whose forward ran it ('blocks.0.attn'), '' at the root. */
+  readonly scope?: string;
+}
+
+export type LayerSpec = Omit<LayerRecord, 'index' | 'output'>;
 
 let nextTensorId = 1;
 
@@ -80,7 +139,7 @@ export class Tensor {
   /** Accumulated by `backward()` on leaves that require grad. */
   grad: Tensor | null = null;
   /** The recorded op that produced this tensor (null for leaves and for tensors made without recording). */
-  node: Node | null = null;
+  node: TapeNode | null = null;
   /** Set when a module or a functional op recorded this tensor as a layer output inside a recording. */
   layer: LayerRecord | null = null;
 

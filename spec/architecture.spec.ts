@@ -4,7 +4,7 @@
  * ARCHITECTURE.md) before it can import anything.
  */
 import { expect } from 'chai';
-import { folderEdges, importGraph } from '../scripts/import-graph.js';
+import { folderEdges, importCycles, importGraph } from '../scripts/import-graph.js';
 
 const CORE = ['engine', 'nn', 'models', 'rules', 'composites', 'canonizers', 'attribution', 'diagnostics', 'image', 'conformance', 'evaluation'];
 
@@ -54,5 +54,31 @@ describe('architecture: folder dependency direction', () => {
     const graph = new Map([['engine/x.ts', ['nn/y.ts']], ['nn/y.ts', []]]);
     expect([...folderEdges(graph).get('engine')!.keys()]).to.deep.equal(['nn']);
     expect(ALLOWED.engine).to.not.include('nn');
+  });
+});
+
+describe('architecture: no import cycles', () => {
+  it('no file reaches itself through its imports (type-only imports and re-exports count)', () => {
+    const cycles = importCycles(importGraph()).map((c) => c.join(' -> '));
+    expect(cycles, 'node --import tsx scripts/import-graph.ts lists them').to.deep.equal([]);
+  });
+
+  it('the check bites: a cycle through a type-only import is reported, a chain is not', () => {
+    const graph = new Map([
+      ['engine/a.ts', ['engine/b.ts']],
+      ['engine/b.ts', ['engine/c.ts']],
+      ['engine/c.ts', ['engine/a.ts']],
+      ['engine/d.ts', ['engine/a.ts']],
+    ]);
+    expect(importCycles(graph)).to.deep.equal([['engine/a.ts', 'engine/b.ts', 'engine/c.ts']]);
+    expect(importCycles(new Map([['x.ts', ['x.ts']]]))).to.deep.equal([['x.ts']]);
+    expect(importCycles(new Map([['x.ts', ['y.ts']], ['y.ts', []]]))).to.deep.equal([]);
+  });
+
+  it('the graph sees type-only imports and re-exports', () => {
+    const graph = importGraph();
+    // tensor.ts's interfaces are imported type-only by recording.ts, which re-exports them.
+    expect(graph.get('engine/recording.ts')).to.include('engine/tensor.ts');
+    expect(graph.get('engine/index.ts')).to.include('engine/grad.ts');
   });
 });

@@ -1,15 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { gemm, gemmStrided, getKernelBackend, setKernelBackend, wasmKernelsAvailable, type FloatArray, type KernelBackend } from '../engine/kernels/gemm.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
+import {
+  gemm, gemmStrided, getKernelBackend, setKernelBackend, conv2dForward, conv2dBackwardInput, conv2dBackwardWeight,
+  type ConvGeometry, type FloatArray, type KernelBackend,
+} from '../engine/kernels/dispatch.js';
+import { wasmKernelsAvailable } from '../engine/kernels/wasm/index.js';
 import {
   setKernelThreads,
   getKernelThreads,
   startKernelWorkers,
   kernelThreadStats,
-  runKernelWorkerTestJob,
-  runKernelWorkerExitTestJob,
   setKernelWorkerTimeout,
   setKernelThreadLimits,
   KernelWorkerError,
@@ -20,6 +21,7 @@ import {
 import * as engine from '../engine/index.js';
 import { models, canonizers, composites, attribution } from '../index.js';
 import { mulberry32, randomArray, dtypes } from './support/kernel-oracle.js';
+import { runKernelWorkerTestJob, runKernelWorkerExitTestJob, useTestKernelWorker } from './support/kernel-test-jobs.js';
 
 /** Index of the first element whose bits differ (Object.is: -0 and +0 differ, NaN equals NaN), or -1. */
 function firstDifference(a: FloatArray, b: FloatArray): number {
@@ -305,6 +307,14 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
   });
 
   describe('failures', function () {
+    before(function () {
+      useTestKernelWorker();
+    });
+
+    after(function () {
+      useTestKernelWorker(false);
+    });
+
     beforeEach(function () {
       setKernelThreads(2);
       expect(startKernelWorkers()).to.equal(true);
@@ -374,8 +384,8 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
     });
 
     it('workers never keep a process alive: a script that used them exits by itself', function () {
-      const code = `import { gemm, setKernelThreads } from './engine/kernels/gemm.js';
-        import { startKernelWorkers, kernelThreadStats } from './engine/kernels/parallel/index.js';
+      const code = `import { gemm } from './engine/kernels/dispatch.js';
+        import { setKernelThreads, startKernelWorkers, kernelThreadStats } from './engine/kernels/parallel/index.js';
         setKernelThreads(2);
         if (!startKernelWorkers()) throw new Error('no workers');
         const n = 300, A = new Float32Array(n * n).fill(1), B = new Float32Array(n * n).fill(2), C = new Float32Array(n * n);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../engine/kernels/wasm/elementwise.js';
-import { getKernelBackend, setKernelBackend, wasmKernelsAvailable } from '../engine/kernels/wasm/index.js';
+import { getKernelBackend, setKernelBackend } from '../engine/kernels/dispatch.js';
+import { wasmKernelsAvailable } from '../engine/kernels/wasm/index.js';
 import { Tensor } from '../engine/tensor.js';
 import { clamp, relu } from '../engine/ops/elementwise.js';
 import { mulberry32 } from './support/kernel-oracle.js';

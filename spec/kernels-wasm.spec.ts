@@ -2,18 +2,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { gemm, gemmPacked, gemmStrided, getKernelBackend, setKernelBackend, type FloatArray } from '../engine/kernels/gemm.js';
-import { conv2dForward, type ConvGeometry } from '../engine/kernels/conv.js';
-import { gemmReference } from '../engine/kernels/reference.js';
+import { gemm, gemmStrided, getKernelBackend, setKernelBackend, conv2dForward, type ConvGeometry, type FloatArray } from '../engine/kernels/dispatch.js';
+import { gemmPacked } from '../engine/kernels/ts/gemm.js';
+import { gemmReference } from './support/kernel-reference.js';
+import { gemmWasm, setWasmGemmBlockElements } from '../engine/kernels/wasm/gemm.js';
+import { conv2dForwardWasm, conv2dBackwardInputWasm, conv2dBackwardWeightWasm } from '../engine/kernels/wasm/conv.js';
 import {
-  gemmWasm,
-  conv2dForwardWasm,
-  conv2dBackwardInputWasm,
-  conv2dBackwardWeightWasm,
   initWasmKernels,
   loadWasmKernels,
   wasmLoadFailure,
-  setWasmGemmBlockElements,
   wasmKernelsActive,
   wasmKernelsAvailable,
 } from '../engine/kernels/wasm/index.js';
@@ -258,7 +255,7 @@ describe('kernels: WebAssembly SIMD backend', function () {
     });
 
     const probe = [
-      "import { gemm, getKernelBackend } from './engine/kernels/gemm.js';",
+      "import { gemm, getKernelBackend } from './engine/kernels/dispatch.js';",
       'const c = new Float32Array(64 * 64);',
       'gemm(false, false, 64, 64, 64, new Float32Array(64 * 64).fill(1), 0, new Float32Array(64 * 64).fill(2), 0, c, 0, false);',
       'console.log(getKernelBackend() + " " + c[0] + " " + c[4095]);',

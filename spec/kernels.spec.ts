@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { gemm, gemmPacked } from '../engine/kernels/gemm.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
-import { gemmReference } from '../engine/kernels/reference.js';
-import { deriveF64, f32Path, f64Path } from '../bench/kernels-codegen.js';
+import { gemm, conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/dispatch.js';
+import { gemmPacked } from '../engine/kernels/ts/gemm.js';
+import { gemmReference } from './support/kernel-reference.js';
+import { deriveF64, f32Path, f64Path } from '../scripts/gemm-codegen.js';
 import { dtypes, edgeCaseConvGeometries, expectConvKernelsMatchReference, mulberry32, randomArray, randomConvGeometry, relErr } from './support/kernel-oracle.js';
 
 
 describe('kernels', function () {
   it('gemm-f64.ts is the generated twin of gemm-f32.ts', function () {
-    expect(readFileSync(f64Path, 'utf8')).to.equal(deriveF64(readFileSync(f32Path, 'utf8')), 'run node --import tsx bench/kernels-codegen.ts');
+    expect(readFileSync(f64Path, 'utf8')).to.equal(deriveF64(readFileSync(f32Path, 'utf8')), 'run node --import tsx scripts/gemm-codegen.ts');
   });
 
   describe('gemm vs reference', function () {

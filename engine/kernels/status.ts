@@ -1,7 +1,9 @@
 /**
  * Which kernels run, and waiting until the fast ones can: the one place a user (or a test) asks.
  */
-import { getKernelBackend, wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending, type KernelBackend } from './wasm/index.js';
+import type { KernelBackend } from './types.js';
+import { getKernelBackend } from './dispatch.js';
+import { wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending } from './wasm/index.js';
 import { getKernelThreads, kernelThreadsDisabledReason, noThreadsReason } from './parallel/index.js';
 
 export interface KernelStatus {

@@ -1,12 +1,12 @@
 import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../kernels/conv.js';
-import type { FloatArray } from '../kernels/gemm.js';
+import { kernels as K } from '../kernels/dispatch.js';
+import type { ConvGeometry, FloatArray } from '../kernels/types.js';
 import { emptyLike, isAllZero, requireFloat } from './util.js';
 import { isCachedValue } from '../param-cache.js';
 import { markAllZero } from '../zero-marks.js';
 import { add } from './elementwise.js';
-import { sum } from './reduce.js';
+import { sum } from './sum.js';
 import { reshape } from './shape.js';
 
 export type Pair = number | readonly [number, number];
@@ -60,22 +60,13 @@ export const conv2dOp: OpDef<ConvAttrs> = {
     // A zero input with finite weights gives zeros (LRP's negative-input terms after a ReLU are all
     // zero): the fresh output already is, up to the sign of zero.
     const zeroInput = isAllZero(x!) && allFinite(w!.data);
-    if (!zeroInput) conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a));
+    if (!zeroInput) K.conv2dForward(x!.data as FloatArray, w!.data as FloatArray, y.data as FloatArray, geometry(a), isCachedValue(w!.data));
     // The optional bias is added into the fresh output: no second tensor and pass for `+ b`. Zeros
     // plus a zero bias stay +0 untouched (the pages of a fresh output are not even mapped).
     if (zeroInput && (!b || isAllZero(b))) return markAllZero(y);
     if (b) {
       const [N, O, OH, OW] = a.yShape as [number, number, number, number];
-      const P = OH * OW;
-      const yd = y.data;
-      const bd = b.data;
-      for (let n = 0; n < N; n++) {
-        for (let o = 0; o < O; o++) {
-          const v = bd[o]!;
-          const base = (n * O + o) * P;
-          for (let p = 0; p < P; p++) yd[base + p] = yd[base + p]! + v;
-        }
-      }
+      K.addChannelBias(y.data, b.data, N, O, OH * OW);
     }
     return y;
   },
@@ -90,7 +81,7 @@ export const conv2dInputGradOp: OpDef<ConvAttrs> = {
   name: 'conv2d_input_grad',
   forward([y, w], a) {
     const x = emptyLike(y!, a.xShape);
-    conv2dBackwardInput(y!.data as FloatArray, w!.data as FloatArray, x.data as FloatArray, geometry(a));
+    K.conv2dBackwardInput(y!.data as FloatArray, w!.data as FloatArray, x.data as FloatArray, geometry(a), isCachedValue(w!.data));
     return x;
   },
   vjp: (h, { inputs: [y, w], attrs, needs }) => [
@@ -103,7 +94,7 @@ export const conv2dWeightGradOp: OpDef<ConvAttrs> = {
   name: 'conv2d_weight_grad',
   forward([x, y], a) {
     const w = emptyLike(x!, a.wShape);
-    conv2dBackwardWeight(x!.data as FloatArray, y!.data as FloatArray, w.data as FloatArray, geometry(a));
+    K.conv2dBackwardWeight(x!.data as FloatArray, y!.data as FloatArray, w.data as FloatArray, geometry(a));
     return w;
   },
   vjp: (h, { inputs: [x, y], attrs, needs }) => [
@@ -119,19 +110,7 @@ function allFinite(d: Float32Array | Float64Array | Int32Array): boolean {
   const cached = isCachedValue(d);
   const known = cached ? finiteCachedWeights.get(d) : undefined;
   if (known !== undefined) return known;
-  let a0 = 0;
-  let a1 = 0;
-  let a2 = 0;
-  let a3 = 0;
-  const n4 = d.length & ~3;
-  for (let i = 0; i < n4; i += 4) {
-    a0 += d[i]! * 0;
-    a1 += d[i + 1]! * 0;
-    a2 += d[i + 2]! * 0;
-    a3 += d[i + 3]! * 0;
-  }
-  for (let i = n4; i < d.length; i++) a0 += d[i]! * 0;
-  const finite = a0 + a1 + a2 + a3 === 0;
+  const finite = K.allFinite(d);
   if (cached) finiteCachedWeights.set(d, finite);
   return finite;
 }

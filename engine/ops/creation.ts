@@ -1,5 +1,6 @@
 import { Tensor, allocStorage, checkShape, sizeOf, ShapeError, type DType, type Shape } from '../tensor.js';
 import { defaultRng, type Rng } from '../random.js';
+import { kernels as K } from '../kernels/dispatch.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -25,9 +26,7 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
   const [a, b] = stop === undefined ? [0, start] : [start, stop];
   if (step === 0) throw new ShapeError('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((b - a) / step));
-  return make([n], opts, (d) => {
-    for (let i = 0; i < n; i++) d[i] = a + i * step;
-  });
+  return make([n], opts, (d) => K.fill(d, (i) => a + i * step));
 }
 
 type Nested = number | readonly Nested[];
@@ -56,7 +55,7 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
     return t;
   }
   const shape = shapeGiven ?? (typeof values === 'number' ? [] : inferShape(values as Nested));
-  const flat: number[] = [];
+  let flat: number[] = [];
   const walk = (v: Nested, depth: number): void => {
     if (typeof v === 'number') {
       if (depth !== shape.length && !shapeGiven) throw new ShapeError('tensor: ragged nested array');
@@ -67,16 +66,14 @@ export function tensor(values: Nested | ArrayLike<number>, shapeOrOpts?: Shape |
     for (const e of v) walk(e, depth + 1);
   };
   if (typeof values === 'number' || Array.isArray(values)) walk(values as Nested, 0);
-  else for (let i = 0; i < values.length; i++) flat.push((values as ArrayLike<number>)[i]!);
+  else flat = Array.from(values as ArrayLike<number>);
   if (flat.length !== sizeOf(shape)) throw new ShapeError(`tensor: ${flat.length} values do not fit shape [${shape.join(', ')}]`);
   return make(shape, opts, (d) => d.set(flat));
 }
 
 export function randn(shape: Shape, opts: CreateOptions & { rng?: Rng } = {}): Tensor {
   const rng = opts.rng ?? defaultRng();
-  return make(shape, opts, (d) => {
-    for (let i = 0; i < d.length; i++) d[i] = rng.normal();
-  });
+  return make(shape, opts, (d) => K.fill(d, () => rng.normal()));
 }
 
 /** Uniform in [low, high). */
@@ -84,7 +81,5 @@ export function rand(shape: Shape, opts: CreateOptions & { rng?: Rng; low?: numb
   const rng = opts.rng ?? defaultRng();
   const lo = opts.low ?? 0;
   const hi = opts.high ?? 1;
-  return make(shape, opts, (d) => {
-    for (let i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * rng.uniform();
-  });
+  return make(shape, opts, (d) => K.fill(d, () => lo + (hi - lo) * rng.uniform()));
 }

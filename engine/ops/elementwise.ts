@@ -1,11 +1,10 @@
 import { Tensor, allocStorage, ShapeError, shapeStr } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
-import { binaryBroadcast, broadcastShapes, ternaryBroadcast } from '../kernels/broadcast.js';
-import { binaryKernel, BinaryCode } from '../kernels/elementwise.js';
-import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../kernels/wasm/elementwise.js';
-import { asTensor, emptyLike, isAllZero, requireFloat, type TensorLike } from './util.js';
+import { kernels as K } from '../kernels/dispatch.js';
+import { BinaryCode, type Comparison } from '../kernels/types.js';
+import { asTensor, broadcastShapes, emptyLike, isAllZero, requireFloat, type TensorLike } from './util.js';
 import { markAllZero } from '../zero-marks.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './sum.js';
 
 // ---- unary ----------------------------------------------------------------------------------
 
@@ -13,48 +12,25 @@ type UnaryAttrs = { p?: number; lo?: number; hi?: number };
 
 type Loop = (src: Tensor['data'], dst: Tensor['data'], a: UnaryAttrs) => void;
 
-/** `loop`, when given, is the op's own monomorphic loop (hot ops); otherwise `f` is called per element. */
+/** `loop`, when given, is the op's own kernel (hot ops); otherwise `f` is mapped over the elements. */
 function unaryOp(name: string, f: (x: number, a: UnaryAttrs) => number, vjp: OpDef<UnaryAttrs>['vjp'], loop?: Loop): OpDef<UnaryAttrs> {
   return {
     name,
     forward([x], attrs) {
       requireFloat(x!, name);
       const out = emptyLike(x!);
-      const src = x!.data;
-      const dst = out.data;
-      if (loop) loop(src, dst, attrs);
-      else for (let i = 0; i < src.length; i++) dst[i] = f(src[i]!, attrs);
+      if (loop) loop(x!.data, out.data, attrs);
+      else K.map(x!.data, out.data, f, attrs);
       return out;
     },
     vjp,
   };
 }
 
-const negLoop: Loop = (s, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = -s[i]!;
-};
-// Above WASM_ELEMENTWISE_MIN elements relu and clamp go through the WebAssembly SIMD kernels (bitwise
-// the same results, about 10-20x faster on random-sign data); these loops are the fallback.
-const reluLoop: Loop = (s, d) => {
-  if (s.length >= WASM_ELEMENTWISE_MIN && reluKernel(s, d)) return;
-  for (let i = 0; i < s.length; i++) {
-    const v = s[i]!;
-    // NaN compares false and passes through (PyTorch's relu keeps NaN); -0 becomes +0.
-    d[i] = v <= 0 ? 0 : v;
-  }
-};
-const clampLoop: Loop = (s, d, a) => {
-  const lo = a.lo ?? -Infinity;
-  const hi = a.hi ?? Infinity;
-  if (s.length >= WASM_ELEMENTWISE_MIN && clampKernel(s, d, lo, hi)) return;
-  for (let i = 0; i < s.length; i++) {
-    const v = s[i]!;
-    d[i] = v < lo ? lo : v > hi ? hi : v;
-  }
-};
-const expLoop: Loop = (s, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = Math.exp(s[i]!);
-};
+const negLoop: Loop = (s, d) => K.neg(s, d);
+const reluLoop: Loop = (s, d) => K.relu(s, d);
+const clampLoop: Loop = (s, d, a) => K.clamp(s, d, a.lo ?? -Infinity, a.hi ?? Infinity);
+const expLoop: Loop = (s, d) => K.exp(s, d);
 
 export const negOp = unaryOp('neg', (x) => -x, (g) => [neg(g)], negLoop);
 export const absOp = unaryOp('abs', Math.abs, (g, { inputs: [x] }) => [mul(g, sign(x!))]);
@@ -84,23 +60,6 @@ const clampCopying = unaryOp(
   (g, { inputs: [x], attrs }) => [mul(g, mul(ge(x!, attrs.lo ?? -Infinity), le(x!, attrs.hi ?? Infinity)))],
   clampLoop,
 );
-/** Every element is >= bound, and none is -0 when the bound is 0 (clamp keeps -0 against a 0 bound). */
-function allAtLeast(d: Tensor['data'], bound: number): boolean {
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    if (!(v >= bound) || (v === 0 && Object.is(v, -0))) return false;
-  }
-  return true;
-}
-
-function allAtMost(d: Tensor['data'], bound: number): boolean {
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    if (!(v <= bound) || (v === 0 && Object.is(v, -0))) return false;
-  }
-  return true;
-}
-
 /**
  * When no element is out of bounds the result shares the input's storage (tensors are immutable):
  * LRP clamps every ReLU output at zero, where the copy would change nothing.
@@ -113,18 +72,10 @@ export const clampOp: OpDef<UnaryAttrs> = {
       const lo = attrs.lo ?? -Infinity;
       const hi = attrs.hi ?? Infinity;
       const s = x.data;
-      let inside = true;
-      for (let i = 0; i < s.length; i++) {
-        const v = s[i]!;
-        if (v < lo || v > hi) {
-          inside = false;
-          break;
-        }
-      }
-      if (inside) return new Tensor(s, x.shape);
+      if (K.allWithin(s, lo, hi)) return new Tensor(s, x.shape);
       // Everything clamped to a +0 bound (the negative part of a ReLU output): a fresh array already
       // holds that, and its pages need not be written.
-      if ((hi === 0 && !Object.is(hi, -0) && lo <= 0 && allAtLeast(s, 0)) || (lo === 0 && !Object.is(lo, -0) && hi >= 0 && allAtMost(s, 0))) {
+      if ((hi === 0 && !Object.is(hi, -0) && lo <= 0 && K.allAtLeast(s, 0)) || (lo === 0 && !Object.is(lo, -0) && hi >= 0 && K.allAtMost(s, 0))) {
         return markAllZero(emptyLike(x));
       }
     }
@@ -163,12 +114,7 @@ export const stabilizeOp: OpDef<{ eps: number }> = {
   forward([x], { eps }) {
     requireFloat(x!, 'stabilize');
     const out = emptyLike(x!);
-    const s = x!.data;
-    const d = out.data;
-    for (let i = 0; i < s.length; i++) {
-      const v = s[i]!;
-      d[i] = v >= 0 ? v + eps : v - eps;
-    }
+    K.stabilize(x!.data, out.data, eps);
     return out;
   },
   vjp: (g) => [g],
@@ -189,13 +135,7 @@ export const stabilizedDivOp: OpDef<{ eps: number }> = {
       throw new ShapeError(`stabilized_div: shapes ${shapeStr(r!.shape)} and ${shapeStr(y!.shape)} differ`);
     }
     const out = emptyLike(r!);
-    const a = r!.data;
-    const b = y!.data;
-    const d = out.data;
-    for (let i = 0; i < a.length; i++) {
-      const v = b[i]!;
-      d[i] = a[i]! / (v >= 0 ? v + eps : v - eps);
-    }
+    K.stabilizedDiv(r!.data, y!.data, out.data, eps);
     return out;
   },
   // The shift is piecewise constant: d/dr = 1 / s, d/dy = -r / s^2 = -out / s.
@@ -211,7 +151,7 @@ export const stabilizedDiv = (r: Tensor, y: Tensor, eps: number): Tensor => appl
 /** +1 for x > 0, -1 for x < 0, 0 at 0 (as torch.sign); a constant, so not recorded. */
 export function sign(x: Tensor): Tensor {
   const out = emptyLike(x);
-  for (let i = 0; i < x.data.length; i++) out.data[i] = Math.sign(x.data[i]!);
+  K.sign(x.data, out.data);
   return out;
 }
 
@@ -223,19 +163,13 @@ function binaryForward(name: string, f: (a: number, b: number) => number, code?:
     sameFloatDType(name, [a, b]);
     const shape = broadcastShapes(a.shape, b.shape, name);
     const out = emptyLike(a, shape);
-    if (code !== undefined) binaryKernel(code, a.data, a.shape, b.data, b.shape, out.data, shape);
-    else binaryBroadcast(a.data, a.shape, b.data, b.shape, out.data, shape, f);
+    if (code !== undefined) K.binary(code, a.data, a.shape, b.data, b.shape, out.data, shape);
+    else K.binaryMap(a.data, a.shape, b.data, b.shape, out.data, shape, f);
     return out;
   };
 }
 
 const addCopying = binaryForward('add', (a, b) => a + b, BinaryCode.Add);
-
-/** No element is -0 (x + (+0) is x for every other x, NaN included). */
-function noNegativeZero(d: Tensor['data']): boolean {
-  for (let i = 0; i < d.length; i++) if (d[i] === 0 && Object.is(d[i], -0)) return false;
-  return true;
-}
 
 export const addOp: OpDef = {
   name: 'add',
@@ -244,8 +178,9 @@ export const addOp: OpDef = {
   forward(inputs) {
     const [a, b] = inputs as [Tensor, Tensor];
     if (a.dtype === b.dtype && a.dtype !== 'int32' && a.size > 0 && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
-      if (isAllZero(b) && noNegativeZero(a.data)) return new Tensor(a.data, a.shape);
-      if (isAllZero(a) && noNegativeZero(b.data)) return new Tensor(b.data, b.shape);
+      // x + (+0) is x for every x but -0 (NaN included).
+      if (isAllZero(b) && !K.hasNegativeZero(a.data)) return new Tensor(a.data, a.shape);
+      if (isAllZero(a) && !K.hasNegativeZero(b.data)) return new Tensor(b.data, b.shape);
     }
     return addCopying(inputs);
   },
@@ -305,13 +240,13 @@ export const minimum = binary(minimumOp);
 
 // ---- comparisons: constant masks (1/0 in the dtype of the first float operand) ----------------
 
-/** `scalarLoop` handles the common mask against a number (x > 0) without a call per element. */
-function compare(name: string, f: (a: number, b: number) => boolean, scalarLoop: (s: Tensor['data'], y: number, d: Tensor['data']) => void) {
+/** A mask against a number (x > 0, the common case) is one kernel call without a closure per element. */
+function compare(name: Comparison, f: (a: number, b: number) => boolean) {
   const fwd = binaryForward(name, (a, b) => (f(a, b) ? 1 : 0));
   return (a: TensorLike, b: TensorLike): Tensor => {
     if (a instanceof Tensor && typeof b === 'number' && a.dtype !== 'int32') {
       const out = emptyLike(a);
-      scalarLoop(a.data, b, out.data);
+      K.compareScalar(name, a.data, b, out.data);
       return out;
     }
     const ta = a instanceof Tensor ? a : asTensor(a, b as Tensor);
@@ -319,24 +254,12 @@ function compare(name: string, f: (a: number, b: number) => boolean, scalarLoop:
     return fwd([ta, tb]);
   };
 }
-export const gt = compare('gt', (a, b) => a > b, (s, y, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = s[i]! > y ? 1 : 0;
-});
-export const ge = compare('ge', (a, b) => a >= b, (s, y, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = s[i]! >= y ? 1 : 0;
-});
-export const lt = compare('lt', (a, b) => a < b, (s, y, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = s[i]! < y ? 1 : 0;
-});
-export const le = compare('le', (a, b) => a <= b, (s, y, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = s[i]! <= y ? 1 : 0;
-});
-export const eq = compare('eq', (a, b) => a === b, (s, y, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = s[i]! === y ? 1 : 0;
-});
-export const ne = compare('ne', (a, b) => a !== b, (s, y, d) => {
-  for (let i = 0; i < s.length; i++) d[i] = s[i]! !== y ? 1 : 0;
-});
+export const gt = compare('gt', (a, b) => a > b);
+export const ge = compare('ge', (a, b) => a >= b);
+export const lt = compare('lt', (a, b) => a < b);
+export const le = compare('le', (a, b) => a <= b);
+export const eq = compare('eq', (a, b) => a === b);
+export const ne = compare('ne', (a, b) => a !== b);
 
 export const whereOp: OpDef = {
   name: 'where',
@@ -345,7 +268,7 @@ export const whereOp: OpDef = {
     sameFloatDType('where', [a, b]);
     const shape = broadcastShapes(broadcastShapes(c.shape, a.shape, 'where'), b.shape, 'where');
     const out = emptyLike(a, shape);
-    ternaryBroadcast(c.data, c.shape, a.data, a.shape, b.data, b.shape, out.data, shape, (cv, x, y) => (cv !== 0 ? x : y));
+    K.where(c.data, c.shape, a.data, a.shape, b.data, b.shape, out.data, shape);
     return out;
   },
   vjp: (g, { inputs: [c, a, b] }) => {

@@ -1,5 +1,6 @@
 export * from './util.js';
 export * from './elementwise.js';
+export * from './sum.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './linalg.js';

@@ -1,6 +1,7 @@
 import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
-import { gemm, type FloatArray } from '../kernels/gemm.js';
+import { gemm } from '../kernels/dispatch.js';
+import type { FloatArray } from '../kernels/types.js';
 import { emptyLike, requireFloat } from './util.js';
 import { add } from './elementwise.js';
 import { reshape } from './shape.js';

@@ -2,8 +2,10 @@ import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, noGrad, sameFloatDType, type OpDef } from '../autograd.js';
 import { type Rng, defaultRng } from '../random.js';
 import { abs, add, div, exp, gt, log, mul, neg, relu, sqrt, sub, where } from './elementwise.js';
-import { max, mean, sum } from './reduce.js';
+import { max, mean } from './reduce.js';
+import { sum } from './sum.js';
 import { reshape } from './shape.js';
+import { kernels as K } from '../kernels/dispatch.js';
 import { emptyLike } from './util.js';
 
 /** PyTorch's softplus: log(1 + exp(beta x)) / beta, linear above `threshold` for stability. */
@@ -24,11 +26,8 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 /** One-hot rows (same dtype as `like`) for integer class targets. */
 export function oneHot(targets: ArrayLike<number>, numClasses: number, like: Tensor): Tensor {
   const out = emptyLike(like, [targets.length, numClasses]);
-  for (let i = 0; i < targets.length; i++) {
-    const t = targets[i]!;
-    if (!Number.isInteger(t) || t < 0 || t >= numClasses) throw new ShapeError(`oneHot: target ${t} at position ${i} is outside [0, ${numClasses})`);
-    out.data[i * numClasses + t] = 1;
-  }
+  const bad = K.oneHotRows(targets, numClasses, out.data);
+  if (bad >= 0) throw new ShapeError(`oneHot: target ${targets[bad]} at position ${bad} is outside [0, ${numClasses})`);
   return out;
 }
 
@@ -60,20 +59,8 @@ export const channelAffineOp: OpDef = {
       throw new ShapeError(`channel_affine: scale ${shapeStr(scale!.shape)} and shift ${shapeStr(shift!.shape)} must have ${C} elements (dim 1 of ${shapeStr(x!.shape)})`);
     }
     const out = emptyLike(x!);
-    const src = x!.data;
-    const dst = out.data;
-    const s = scale!.data;
-    const t = shift!.data;
     const inner = x!.shape.slice(2).reduce((a, b) => a * b, 1);
-    const N = x!.shape[0]!;
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const a = s[c]!;
-        const b = t[c]!;
-        const base = (n * C + c) * inner;
-        for (let i = base; i < base + inner; i++) dst[i] = src[i]! * a + b;
-      }
-    }
+    K.channelAffine(x!.data, out.data, scale!.data, shift!.data, x!.shape[0]!, C, inner);
     return out;
   },
   vjp: (g, { inputs: [x, scale], needs }) => {
@@ -158,6 +145,6 @@ export function dropout(x: Tensor, p = 0.5, training = true, rng: Rng = defaultR
   if (!training || p === 0) return x;
   const mask = emptyLike(x);
   const keep = 1 / (1 - p);
-  for (let i = 0; i < mask.size; i++) mask.data[i] = rng.uniform() >= p ? (p === 1 ? 0 : keep) : 0;
+  K.fill(mask.data, () => (rng.uniform() >= p ? (p === 1 ? 0 : keep) : 0));
   return mul(x, mask);
 }

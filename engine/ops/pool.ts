@@ -1,5 +1,7 @@
 import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, type OpDef } from '../autograd.js';
+import { kernels as K } from '../kernels/dispatch.js';
+import type { AvgPoolWindows, MaxPoolGeometry } from '../kernels/types.js';
 import { emptyLike, requireFloat } from './util.js';
 import { pair, type Pair } from './conv.js';
 
@@ -16,10 +18,7 @@ export const scatterAddOp: OpDef<IndexAttrs> = {
   name: 'scatter_add',
   forward([g], a) {
     const out = emptyLike(g!, a.bigShape);
-    const src = g!.data;
-    const dst = out.data;
-    const idx = a.indices;
-    for (let i = 0; i < idx.length; i++) dst[idx[i]!] = dst[idx[i]!]! + src[i]!;
+    K.scatterAdd(g!.data, out.data, a.indices);
     return out;
   },
   vjp: (h, { attrs }) => [apply(gatherOp, [h], attrs)],
@@ -29,10 +28,7 @@ export const gatherOp: OpDef<IndexAttrs> = {
   name: 'gather',
   forward([x], a) {
     const out = emptyLike(x!, a.smallShape);
-    const src = x!.data;
-    const dst = out.data;
-    const idx = a.indices;
-    for (let i = 0; i < idx.length; i++) dst[i] = src[idx[i]!]!;
+    K.gather(x!.data, out.data, a.indices);
     return out;
   },
   vjp: (h, { attrs }) => [apply(scatterAddOp, [h], attrs)],
@@ -76,7 +72,7 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: Pair, opts: Pool2dOp
     rowsOf: validTaps(OH, H, KH, SH, PH, DH),
     colsOf: validTaps(OW, W, KW, SW, PW, DW),
   };
-  maxPoolIndices(x.data, indices, g);
+  K.maxPoolIndices(x.data, indices, g);
   const attrs: IndexAttrs = { indices, bigShape: [...x.shape], smallShape: [N, C, OH, OW] };
   return { output: apply(gatherOp, [x], attrs), indices };
 }
@@ -95,97 +91,19 @@ function validTaps(out: number, size: number, K: number, S: number, P: number, D
   return r;
 }
 
-/** Planes of H x W, OH x OW windows, and per output row / column the valid kernel taps. */
-interface MaxPoolGeometry {
-  planes: number;
-  H: number;
-  W: number;
-  OH: number;
-  OW: number;
-  SH: number;
-  SW: number;
-  PH: number;
-  PW: number;
-  DH: number;
-  DW: number;
-  rowsOf: Int32Array;
-  colsOf: Int32Array;
-}
-
-/**
- * PyTorch's winner per window: the first element greater than everything before it (row-major
- * window order), or the last NaN. Only the taps inside the input are visited (no bounds tests in
- * the loop). A branch-free WebAssembly version (select for the running max and index) measured no
- * faster on ResNet-18's stem (10 ms either way), so this stays the only implementation.
- */
-function maxPoolIndices(src: ArrayLike<number>, indices: Int32Array, g: MaxPoolGeometry): void {
-  let o = 0;
-  for (let p = 0; p < g.planes; p++) {
-    const base = p * g.H * g.W;
-    for (let oh = 0; oh < g.OH; oh++) {
-      const kh0 = g.rowsOf[2 * oh]!;
-      const kh1 = g.rowsOf[2 * oh + 1]!;
-      const ih0 = oh * g.SH - g.PH;
-      for (let ow = 0; ow < g.OW; ow++) {
-        const kw0 = g.colsOf[2 * ow]!;
-        const kw1 = g.colsOf[2 * ow + 1]!;
-        const iw0 = ow * g.SW - g.PW;
-        let best = -Infinity;
-        let bi = -1;
-        for (let kh = kh0; kh < kh1; kh++) {
-          const row = base + (ih0 + kh * g.DH) * g.W + iw0;
-          for (let kw = kw0; kw < kw1; kw++) {
-            const q = row + kw * g.DW;
-            const v = src[q]!;
-            if (v > best || v !== v || bi < 0) {
-              best = v;
-              bi = q;
-            }
-          }
-        }
-        indices[o++] = bi;
-      }
-    }
-  }
-}
-
 export function maxPool2d(x: Tensor, kernelSize: Pair, opts: Pool2dOptions = {}): Tensor {
   return maxPool2dWithIndices(x, kernelSize, opts).output;
 }
 
 // ---- average pooling: one linear op over explicit windows, and its adjoint ---------------------
 
-interface WindowAttrs {
-  inShape: number[];
-  outShape: number[];
-  /** Per output row/col: [start, end) in the input and the divisor of each output cell. */
-  h0: Int32Array;
-  h1: Int32Array;
-  w0: Int32Array;
-  w1: Int32Array;
-  divisor: Float64Array;
-}
+type WindowAttrs = AvgPoolWindows;
 
 export const windowAvgOp: OpDef<WindowAttrs> = {
   name: 'avg_pool2d',
   forward([x], a) {
-    const [N, C, H, W] = a.inShape as [number, number, number, number];
-    const [, , OH, OW] = a.outShape as [number, number, number, number];
     const out = emptyLike(x!, a.outShape);
-    const src = x!.data;
-    const dst = out.data;
-    for (let p = 0; p < N * C; p++) {
-      for (let oh = 0; oh < OH; oh++) {
-        for (let ow = 0; ow < OW; ow++) {
-          let acc = 0;
-          for (let ih = a.h0[oh]!; ih < a.h1[oh]!; ih++) {
-            const r = p * H * W + ih * W;
-            for (let iw = a.w0[ow]!; iw < a.w1[ow]!; iw++) acc += src[r + iw]!;
-          }
-          dst[(p * OH + oh) * OW + ow] = acc / a.divisor[oh * OW + ow]!;
-        }
-      }
-    }
+    K.avgPool(x!.data, out.data, a);
     return out;
   },
   vjp: (g, { attrs }) => [apply(windowAvgTransposeOp, [g], attrs)],
@@ -193,23 +111,9 @@ export const windowAvgOp: OpDef<WindowAttrs> = {
 
 export const windowAvgTransposeOp: OpDef<WindowAttrs> = {
   name: 'avg_pool2d_transpose',
-  forward([g], a) {
-    const [N, C, H, W] = a.inShape as [number, number, number, number];
-    const [, , OH, OW] = a.outShape as [number, number, number, number];
-    const out = emptyLike(g!, a.inShape);
-    const src = g!.data;
-    const dst = out.data;
-    for (let p = 0; p < N * C; p++) {
-      for (let oh = 0; oh < OH; oh++) {
-        for (let ow = 0; ow < OW; ow++) {
-          const v = src[(p * OH + oh) * OW + ow]! / a.divisor[oh * OW + ow]!;
-          for (let ih = a.h0[oh]!; ih < a.h1[oh]!; ih++) {
-            const r = p * H * W + ih * W;
-            for (let iw = a.w0[ow]!; iw < a.w1[ow]!; iw++) dst[r + iw] = dst[r + iw]! + v;
-          }
-        }
-      }
-    }
+  forward([x], a) {
+    const out = emptyLike(x!, a.inShape);
+    K.avgPoolTranspose(x!.data, out.data, a);
     return out;
   },
   vjp: (h, { attrs }) => [apply(windowAvgOp, [h], attrs)],

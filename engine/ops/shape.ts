@@ -1,5 +1,7 @@
-import { Tensor, ShapeError, shapeStr, sizeOf, stridesOf, type Shape, type Storage } from '../tensor.js';
+import { Tensor, ShapeError, shapeStr, sizeOf, type Shape } from '../tensor.js';
 import { apply, sameFloatDType, type OpDef } from '../autograd.js';
+import { kernels as K } from '../kernels/dispatch.js';
+import type { Window } from '../kernels/types.js';
 import { emptyLike, normAxis } from './util.js';
 
 export const reshapeOp: OpDef<{ shape: number[] }> = {
@@ -51,21 +53,7 @@ export const permuteOp: OpDef<{ dims: number[] }> = {
     const src = x!;
     const outShape = dims.map((d) => src.shape[d]!);
     const out = emptyLike(src, outShape);
-    const inStrides = stridesOf(src.shape);
-    const st = dims.map((d) => inStrides[d]!);
-    const n = outShape.length;
-    const idx = new Array<number>(n).fill(0);
-    let p = 0;
-    for (let o = 0; o < out.size; o++) {
-      out.data[o] = src.data[p]!;
-      for (let d = n - 1; d >= 0; d--) {
-        idx[d]!++;
-        p += st[d]!;
-        if (idx[d]! < outShape[d]!) break;
-        p -= st[d]! * outShape[d]!;
-        idx[d] = 0;
-      }
-    }
+    K.permute(src.data, src.shape, dims, out.data);
     return out;
   },
   vjp: (g, { attrs }) => {
@@ -92,74 +80,11 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   return permute(x, dims);
 }
 
-/** Per-axis strided window: start, stop (exclusive) and step (>= 1). */
-interface Window {
-  starts: number[];
-  steps: number[];
-  /** The shape of the strided window. */
-  sizes: number[];
-  /** The shape of the big tensor. */
-  full: number[];
-}
-
-/**
- * Copies between a compact tensor of the window's shape and the window of a `full` tensor:
- * dst[i] = src[window i] (gather, slice) or dst[window i] = src[i] (scatter, embed). Size-1 dims
- * are dropped and adjacent dims merged where the window walks them as one, so that a slice of one
- * entry of a trailing axis of 2 (unstacking) is a single strided loop.
- */
-function copyWindow(w: Window, src: Storage, dst: Storage, gather: boolean): void {
-  const total = sizeOf(w.sizes);
-  if (total === 0) return;
-  const fs = stridesOf(w.full);
-  let base = 0;
-  for (let d = 0; d < w.full.length; d++) base += w.starts[d]! * fs[d]!;
-  const sizes: number[] = [];
-  const steps: number[] = [];
-  for (let d = 0; d < w.full.length; d++) {
-    const size = w.sizes[d]!;
-    if (size === 1) continue;
-    const step = w.steps[d]! * fs[d]!;
-    const last = sizes.length - 1;
-    if (last >= 0 && steps[last] === size * step) {
-      sizes[last] = sizes[last]! * size;
-      steps[last] = step;
-    } else {
-      sizes.push(size);
-      steps.push(step);
-    }
-  }
-  const n = sizes.length;
-  if (n === 0) {
-    if (gather) dst[0] = src[base]!;
-    else dst[base] = src[0]!;
-    return;
-  }
-  const inner = sizes[n - 1]!;
-  const is = steps[n - 1]!;
-  const idx = new Array<number>(n).fill(0);
-  let p = base;
-  for (let o = 0; o < total; o += inner) {
-    if (gather) {
-      if (is === 1) dst.set(src.subarray(p, p + inner), o);
-      else for (let k = 0; k < inner; k++) dst[o + k] = src[p + k * is]!;
-    } else if (is === 1) dst.set(src.subarray(o, o + inner), p);
-    else for (let k = 0; k < inner; k++) dst[p + k * is] = src[o + k]!;
-    for (let d = n - 2; d >= 0; d--) {
-      idx[d]!++;
-      p += steps[d]!;
-      if (idx[d]! < sizes[d]!) break;
-      p -= steps[d]! * sizes[d]!;
-      idx[d] = 0;
-    }
-  }
-}
-
 export const sliceOp: OpDef<Window> = {
   name: 'slice',
   forward([x], w) {
     const out = emptyLike(x!, w.sizes);
-    copyWindow(w, x!.data, out.data, true);
+    K.copyWindow(w, x!.data, out.data, true);
     return out;
   },
   vjp: (g, { attrs }) => [apply(embedOp, [g], attrs)],
@@ -170,7 +95,7 @@ export const embedOp: OpDef<Window> = {
   name: 'embed',
   forward([x], w) {
     const out = emptyLike(x!, w.full);
-    copyWindow(w, x!.data, out.data, false);
+    K.copyWindow(w, x!.data, out.data, false);
     return out;
   },
   vjp: (g, { attrs }) => [apply(sliceOp, [g], attrs)],
@@ -227,14 +152,7 @@ export const concatOp: OpDef<{ axis: number }> = {
     let off = 0;
     for (const t of inputs) {
       const row = t.shape[axis]! * inner;
-      const src = t.data;
-      const dst = out.data;
-      // Short rows (stack along the last axis) copy element-wise: a subarray per element costs more than the copy.
-      if (row < 16) {
-        for (let o = 0; o < outer; o++) for (let k = 0; k < row; k++) dst[o * rowOut + off + k] = src[o * row + k]!;
-      } else {
-        for (let o = 0; o < outer; o++) dst.set(src.subarray(o * row, (o + 1) * row), o * rowOut + off);
-      }
+      K.concatRows(t.data, out.data, outer, row, rowOut, off);
       off += row;
     }
     return out;

@@ -7,8 +7,10 @@
 import { Tensor, ShapeError, shapeStr } from '../tensor.js';
 import { apply, type OpDef } from '../autograd.js';
 import { add, div, exp, mul, sqrt, sub, where } from './elementwise.js';
-import { mean, sum } from './reduce.js';
+import { mean } from './reduce.js';
+import { sum } from './sum.js';
 import { matmul } from './linalg.js';
+import { kernels as K } from '../kernels/dispatch.js';
 import { emptyLike, normAxis, requireFloat } from './util.js';
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
@@ -62,9 +64,7 @@ function unaryMap(name: string, f: (v: number) => number, vjp: OpDef['vjp']): Op
     forward([x]) {
       requireFloat(x!, name);
       const out = emptyLike(x!);
-      const src = x!.data;
-      const dst = out.data;
-      for (let i = 0; i < src.length; i++) dst[i] = f(src[i]!);
+      K.map(x!.data, out.data, f, undefined);
       return out;
     },
     vjp,
@@ -99,27 +99,11 @@ export const softmaxOp: OpDef<{ axis: number }> = {
   name: 'softmax',
   forward([x], { axis }) {
     requireFloat(x!, 'softmax');
-    const src = x!.data;
     const out = emptyLike(x!);
-    const dst = out.data;
     const n = x!.shape[axis]!;
     const inner = x!.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
     const outer = x!.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-    for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const base = o * n * inner + i;
-        let m = -Infinity;
-        for (let k = 0; k < n; k++) m = Math.max(m, src[base + k * inner]!);
-        // A row of -inf only (everything masked) gives NaN, as PyTorch does.
-        let s = 0;
-        for (let k = 0; k < n; k++) {
-          const e = Math.exp(src[base + k * inner]! - m);
-          dst[base + k * inner] = e;
-          s += e;
-        }
-        for (let k = 0; k < n; k++) dst[base + k * inner] = dst[base + k * inner]! / s;
-      }
-    }
+    K.softmax(x!.data, out.data, outer, n, inner);
     return out;
   },
   // s * (g - sum(g * s)): written with the recorded output, so it can be differentiated again.
@@ -155,7 +139,7 @@ export function layerNormScale(x: Tensor, eps: number): Tensor {
 /** A [T, T] float mask (1 where key j may be seen from query i, i.e. j <= i), in `like`'s dtype. */
 export function causalMask(T: number, like: Tensor): Tensor {
   const m = emptyLike(like, [T, T]);
-  for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) m.data[i * T + j] = 1;
+  K.lowerTriangle(m.data, T);
   return m;
 }
 

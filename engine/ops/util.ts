@@ -1,4 +1,4 @@
-import { Tensor, allocStorage, ShapeError, shapeStr, type DType, type Shape } from '../tensor.js';
+import { Tensor, allocStorage, sizeOf, ShapeError, shapeStr, type DType, type Shape } from '../tensor.js';
 import { markConstant } from '../param-cache.js';
 import { isAllZero } from '../zero-marks.js';
 
@@ -21,9 +21,7 @@ export function asTensor(x: TensorLike, like: Tensor): Tensor {
 }
 
 export function emptyLike(t: Tensor, shape: Shape = t.shape): Tensor {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return new Tensor(allocStorage(t.dtype, n), shape);
+  return new Tensor(allocStorage(t.dtype, sizeOf(shape)), shape);
 }
 
 export function normAxis(axis: number, ndim: number, opName: string): number {
@@ -48,4 +46,19 @@ export function requireFloat(t: Tensor, opName: string): void {
 
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** NumPy broadcasting of two shapes. */
+export function broadcastShapes(a: Shape, b: Shape, opName = 'broadcast'): number[] {
+  const n = Math.max(a.length, b.length);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new ShapeError(`${opName}: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast (dim ${i}: ${da} vs ${db})`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
 }

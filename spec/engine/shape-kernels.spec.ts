@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as E from '../../engine/index.js';
 import type { Tensor } from '../../engine/index.js';
-import { broadcastShapes } from '../../engine/kernels/broadcast.js';
+import { broadcastShapes } from '../../engine/ops/util.js';
 
 /**
  * The broadcasting, reduction and window kernels merge dims and switch loop orders by shape (short

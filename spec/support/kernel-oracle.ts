@@ -3,9 +3,8 @@
  * tests depend on nothing but the kernels.
  */
 import { expect } from 'chai';
-import type { FloatArray } from '../../engine/kernels/gemm.js';
-import type { ConvGeometry } from '../../engine/kernels/conv.js';
-import { conv2dForwardReference, conv2dBackwardInputReference, conv2dBackwardWeightReference } from '../../engine/kernels/reference.js';
+import type { ConvGeometry, FloatArray } from '../../engine/kernels/types.js';
+import { conv2dForwardReference, conv2dBackwardInputReference, conv2dBackwardWeightReference } from './kernel-reference.js';
 
 export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;

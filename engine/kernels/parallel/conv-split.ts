@@ -3,10 +3,8 @@
  * memory (cached weights read from the resident arena instead), the workers' output boxes copied
  * back.
  */
-import type { FloatArray } from '../gemm.js';
-import type { ConvGeometry } from '../conv.js';
+import type { FloatArray, ConvGeometry } from '../types.js';
 import { wasmKernelsActive } from '../wasm/index.js';
-import { isCachedValue } from '../../param-cache.js';
 import { D_ARGS, GEOMETRY_KEYS, OP_CONV } from './protocol.js';
 import { BACKWARD_WEIGHT, convTile, planConv, tileInputRegions, tileOutputBoxes, copyBox, boxSize, dimsOf, type ConvFn, type ConvKind } from './tiles.js';
 import { usablePool, limits, stats, Layout, prefault } from './state.js';
@@ -18,9 +16,10 @@ const convNames = ['conv2d forward', 'conv2d input gradient', 'conv2d weight gra
 
 /**
  * The convolution `kind` on all threads, in chunks tiles.ts plans; false when it is not worth it
- * or cannot be cut exactly. `serial` is the single-threaded kernel of that kind.
+ * or cannot be cut exactly. `serial` is the single-threaded kernel of that kind; `constantB`: b
+ * is never written again (a weight the parameter cache holds).
  */
-export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: FloatArray, out: FloatArray, g: ConvGeometry): boolean {
+export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: FloatArray, out: FloatArray, g: ConvGeometry, constantB = false): boolean {
   const wasm = wasmKernelsActive();
   const work = g.N * g.O * (g.C / g.groups) * g.KH * g.KW * g.OH * g.OW;
   if (work < (wasm ? limits.convWasm : limits.convTs)) return false;
@@ -32,9 +31,9 @@ export function convParallel(kind: ConvKind, serial: ConvFn, a: FloatArray, b: F
   const f64 = !(out instanceof Float32Array);
   const dims = [dimsOf(kind, g, 0), dimsOf(kind, g, 1), dimsOf(kind, g, 2)] as const;
   const sizes = dims.map((d) => d[0] * d[1] * d[2] * d[3]);
-  // The weight of a forward or input-gradient convolution that the parameter cache holds (never
-  // written again) lives in the resident arena: copied once, not staged on every call.
-  const residentB = kind !== BACKWARD_WEIGHT && isCachedValue(b) && b.length === sizes[1] ? p.resident.offset(b, limits.residentBytes) : -1;
+  // The weight of a forward or input-gradient convolution that is never written again lives in the
+  // resident arena: copied once, not staged on every call.
+  const residentB = kind !== BACKWARD_WEIGHT && constantB && b.length === sizes[1] ? p.resident.offset(b, limits.residentBytes) : -1;
   // The data buffer mirrors the three arrays' layouts: the chunks' boxes of the inputs are copied
   // in, the workers' boxes of the output copied back.
   const L = new Layout(f64 ? 8 : 4);

@@ -2,7 +2,7 @@
  * GEMM on all threads: chunks of rows (or columns) of C, operands copied into the pool's shared
  * data buffer chunk by chunk, results copied back.
  */
-import type { FloatArray } from '../gemm.js';
+import type { FloatArray } from '../types.js';
 import { wasmKernelsActive } from '../wasm/index.js';
 import { D_ARGS, OP_GEMM } from './protocol.js';
 import { guidedBounds, gemmChunk, type GemmFn } from './tiles.js';
@@ -67,8 +67,8 @@ function planGemm(byM: boolean, T: number, transA: boolean, transB: boolean, M: 
  * (each chunk is one kernel call, which copies the operand it does not cut). False when it is not
  * worth it (nothing written then). `serial` is the single-threaded gemm; the workers run the same
  * kernel set, and a chunk of rows or columns of C computes every element exactly as the whole
- * product does. `pathMinWork`: gemm.ts's size below which it switches kernels; every chunk stays
- * above it.
+ * product does. `pathMinWork`: the size below which the serial kernels switch paths; every chunk
+ * stays above it.
  */
 export function gemmParallel(
   serial: GemmFn,

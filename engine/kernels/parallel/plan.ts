@@ -7,11 +7,10 @@
  * arithmetic in the same order as without threads: the results are bit-identical whatever the
  * number of threads.
  *
- * No runtime import of gemm.ts / conv.ts here (they import this folder): the kernel to run is a
- * parameter.
+ * The kernel to run is a parameter: the rest of the dispatcher's table below the threads.
  */
-import type { FloatArray } from '../gemm.js';
-import type { ConvGeometry } from '../conv.js';
+import type { FloatArray, ConvGeometry } from '../types.js';
+import { bandRows } from '../conv-bands.js';
 
 export type ConvFn = (a: FloatArray, b: FloatArray, out: FloatArray, g: ConvGeometry) => void;
 
@@ -44,13 +43,8 @@ export const W_GROUPS = 5;
 export const OUT_CHANNELS = 6;
 export const IN_CHANNELS = 7;
 
-/** Same band cap as conv.ts and wasm/index.ts: the kernels lower `bandRows` output rows at a time. */
-const COL_CAP = 1 << 21;
-
-export function bandRows(g: ConvGeometry): number {
-  const Kc = (g.C / g.groups) * g.KH * g.KW;
-  return Math.max(1, Math.min(g.OH, Math.floor(COL_CAP / (Kc * g.OW))));
-}
+/** The serial kernels lower `bandRows` output rows at a time; tiles cut along the same bands. */
+export { bandRows };
 
 /** A box of a 4-D row-major array [D0, D1, D2, D3]: ranges over the first three dims, the last whole. */
 export interface Box {

@@ -40,13 +40,9 @@ export const EXITED = 3;
 export const OK = 0;
 export const ERROR = 1;
 
-/** D_OP values. */
+/** D_OP values (an entry module may serve more: worker-loop.ts's extraJobs). */
 export const OP_GEMM = 1;
 export const OP_CONV = 2;
-/** Test hooks: throw inside the worker, or never finish (the main thread's timeout must fire). */
-export const OP_THROW = 90;
-export const OP_HANG = 91;
-export const OP_EXIT = 92;
 
 /**
  * The schedule block, one Int32Array over a SharedArrayBuffer shared by the pool: the chunks of the

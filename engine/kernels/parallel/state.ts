@@ -3,8 +3,9 @@
  * and the shared-memory helpers the GEMM and convolution splits (gemm-split.ts, conv-split.ts)
  * have in common.
  */
-import type { FloatArray } from '../gemm.js';
-import { Pool, workerThreadsModule, availableCores } from './pool.js';
+import type { FloatArray } from '../types.js';
+import { Pool } from './pool.js';
+import { workerThreadsModule, availableCores, setWorkerEntry } from './start.js';
 import { RESIDENT_BYTES } from './resident.js';
 import { webThreadsUnavailableReason } from './web.js';
 
@@ -51,6 +52,16 @@ export function setKernelThreads(n: number): void {
   }
   requested = next;
   disabled = null;
+}
+
+/**
+ * Starts later Node workers from another entry module (null: the shipped worker.ts); the current
+ * pool is shut down, so the next large call starts one from it. For specs of the failure paths.
+ */
+export function setKernelWorkerEntry(url: string | null): void {
+  setWorkerEntry(url);
+  pool?.shutdown();
+  pool = null;
 }
 
 /** The thread count kernels use: the setting, or 1 where worker threads are unavailable or failed to start. */

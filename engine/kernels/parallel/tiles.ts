@@ -3,8 +3,7 @@
  * GEMM chunk), and the boxes of the arrays a tile reads and writes. Planning is in plan.ts, which
  * this module re-exports.
  */
-import type { FloatArray } from '../gemm.js';
-import type { ConvGeometry } from '../conv.js';
+import type { FloatArray, ConvGeometry, Kernels } from '../types.js';
 import { FORWARD, BACKWARD_INPUT, OUT_ROWS, IN_ROWS, W_CHANNELS, W_OUT, W_GROUPS, OUT_CHANNELS, IN_CHANNELS, bandRows, type Box, type Dims, type ConvKind, type ConvFn } from './plan.js';
 
 export * from './plan.js';
@@ -137,16 +136,22 @@ export function copyBox(src: FloatArray, srcOff: number, dst: FloatArray, dstOff
   forEachRun(d, b, (full, _compact, len) => dst.set(src.subarray(srcOff + full, srcOff + full + len), dstOff + full));
 }
 
-/** The box as a compact array: a view when it is one run, else gathered into `scratch`. */
-function gather(src: FloatArray, d: Dims, b: Box, slot: number): FloatArray {
-  const size = boxSize(d, b);
-  let single = -1;
+/** Where the box starts in the full array when it is one contiguous run, else -1. */
+function singleRun(d: Dims, b: Box): number {
+  let start = -1;
   let runs = 0;
   forEachRun(d, b, (full) => {
     runs++;
-    single = full;
+    start = full;
   });
-  if (runs === 1) return src.subarray(single, single + size);
+  return runs === 1 ? start : -1;
+}
+
+/** The box as a compact array: a view when it is one run, else gathered into `scratch`. */
+function gather(src: FloatArray, d: Dims, b: Box, slot: number): FloatArray {
+  const size = boxSize(d, b);
+  const single = singleRun(d, b);
+  if (single >= 0) return src.subarray(single, single + size);
   const dst = scratch(slot, src, size);
   forEachRun(d, b, (full, compact, len) => dst.set(src.subarray(full, full + len), compact));
   return dst;
@@ -155,13 +160,8 @@ function gather(src: FloatArray, d: Dims, b: Box, slot: number): FloatArray {
 /** An output buffer for the box: a view of dst when it is one run (written in place), else scratch. */
 function outputFor(dst: FloatArray, d: Dims, b: Box, slot: number): { buf: FloatArray; direct: boolean } {
   const size = boxSize(d, b);
-  let single = -1;
-  let runs = 0;
-  forEachRun(d, b, (full) => {
-    runs++;
-    single = full;
-  });
-  if (runs === 1) return { buf: dst.subarray(single, single + size), direct: true };
+  const single = singleRun(d, b);
+  if (single >= 0) return { buf: dst.subarray(single, single + size), direct: true };
   return { buf: scratch(slot, dst, size), direct: false };
 }
 
@@ -337,11 +337,7 @@ export function convTile(kind: ConvKind, fn: ConvFn, a: FloatArray, b: FloatArra
 // ---------------------------------------------------------------------------------------------
 // GEMM chunks
 
-export type GemmFn = (
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  A: FloatArray, aOff: number, lda: number, B: FloatArray, bOff: number, ldb: number,
-  C: FloatArray, cOff: number, ldc: number, accumulate: boolean,
-) => void;
+export type GemmFn = Kernels['gemm'];
 
 /** Rows [lo, hi) of C (byM) or columns [lo, hi) (otherwise) of C (+)= op(A) op(B): one kernel call. */
 export function gemmChunk(

@@ -5,18 +5,21 @@
  * serves jobs forever: Atomics.wait on SEQ, run the descriptor, write STATUS, store DONE, notify.
  * Every job runs single-threaded here (a worker never splits its tile again).
  *
+ * `extraJobs` lets an entry module serve further job kinds (the specs' worker, which fails on
+ * purpose, spec/support/kernel-test-worker.ts); shipped entries pass none.
+ *
  * Buffer messages (a new data buffer or resident arena) are posted before the job that first needs
  * them. Node pulls them synchronously (receiveMessageOnPort); a Web Worker cannot, so there a job
  * whose buffer has not been delivered yet goes back to the event loop until the message event has
  * run (`source.wait`), then runs from the start: nothing is computed before the buffers are adopted.
  */
-import { gemmStrided, type FloatArray } from '../gemm.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../conv.js';
-import { setKernelBackend, wasmKernelsAvailable } from '../wasm/index.js';
-import { setKernelThreads } from './index.js';
+import type { FloatArray, ConvGeometry } from '../types.js';
+import { kernels, setKernelBackend } from '../dispatch.js';
+import { wasmKernelsAvailable } from '../wasm/index.js';
+import { setKernelThreads } from './state.js';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, D_ARGS, READY, EXITED, OK, ERROR,
-  OP_GEMM, OP_CONV, OP_THROW, OP_HANG, OP_EXIT, GEOMETRY_KEYS, CONTROL_INTS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
+  OP_GEMM, OP_CONV, GEOMETRY_KEYS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
   writeError, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { convTile, dimsOf, gemmChunk, type ConvFn, type ConvKind } from './tiles.js';
@@ -29,13 +32,14 @@ export interface BufferSource {
   wait?: () => Promise<void>;
   /** Called when the worker's process is about to end (Node), so the calling thread stops waiting. */
   onExit?: (mark: () => void) => void;
-  /** Ends the worker at once, as a killed one would end (Node); absent where a worker cannot. */
-  exit?: () => never;
 }
+
+/** A job kind beyond GEMM and convolution: runs with the worker's control block (its descriptor). */
+export type ExtraJob = (control: Int32Array) => void;
 
 class BufferNotYetDelivered extends Error {}
 
-export function serveKernelJobs(init: WorkerInit, source: BufferSource): Promise<never> {
+export function serveKernelJobs(init: WorkerInit, source: BufferSource, extraJobs?: ReadonlyMap<number, ExtraJob>): Promise<never> {
   const control = new Int32Array(init.control);
   const bytes = new Uint8Array(init.control);
   const sched = new Int32Array(init.sched);
@@ -73,7 +77,7 @@ export function serveKernelJobs(init: WorkerInit, source: BufferSource): Promise
     }
   }
 
-  const convFns: ConvFn[] = [conv2dForward, conv2dBackwardInput, conv2dBackwardWeight];
+  const convFns: ConvFn[] = [kernels.conv2dForward, kernels.conv2dBackwardInput, kernels.conv2dBackwardWeight];
 
   /**
    * Runs this worker's first chunk (its index), then, once the main thread has staged the rest,
@@ -97,12 +101,10 @@ export function serveKernelJobs(init: WorkerInit, source: BufferSource): Promise
 
   function run(): void {
     const op = control[D_OP]!;
-    if (op === OP_THROW) throw new Error('test failure requested by runKernelWorkerTestJob');
-    // Dies as a killed worker would, with its first chunk unfinished: the main thread must redo it.
-    if (op === OP_EXIT && source.exit) source.exit();
-    if (op === OP_HANG) {
-      // Never reports back: the main thread's timeout must fire (and terminate() ends this loop).
-      for (;;) Atomics.wait(control, CONTROL_INTS - 1, 0, 1000);
+    const extra = extraJobs?.get(op);
+    if (extra) {
+      extra(control);
+      return;
     }
     adoptBuffer(control[D_GEN]!);
     setKernelBackend(control[D_WASM] === 1 ? 'wasm' : 'ts');
@@ -115,7 +117,7 @@ export function serveKernelJobs(init: WorkerInit, source: BufferSource): Promise
       const byM = next() === 1;
       const a = next(), lda = next(), b = next(), ldb = next(), c = next(), ldc = next();
       const accumulate = next() === 1;
-      eachChunk((lo, hi) => gemmChunk(gemmStrided, byM, lo, hi, transA, transB, M, N, K, mem, a, lda, mem, b, ldb, mem, c, ldc, accumulate));
+      eachChunk((lo, hi) => gemmChunk(kernels.gemm, byM, lo, hi, transA, transB, M, N, K, mem, a, lda, mem, b, ldb, mem, c, ldc, accumulate));
       return;
     }
     if (op === OP_CONV) {

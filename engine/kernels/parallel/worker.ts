@@ -12,5 +12,4 @@ const port = init.port as MessagePort;
 void serveKernelJobs(init, {
   take: () => receiveMessageOnPort(port)?.message as BufferMessage | undefined,
   onExit: (mark) => process.on('exit', mark),
-  exit: () => process.exit(1),
 });

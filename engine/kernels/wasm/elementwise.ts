@@ -1,6 +1,6 @@
 /**
  * Elementwise clamp and relu through WebAssembly SIMD (f32x4 / f64x2 pseudo-min/max, see
- * assembly/kernels.ts), for engine/ops/elementwise.ts's clampLoop and reluLoop. The JavaScript
+ * assembly/kernels.ts), for the clamp and relu kernels (ts/unary.ts has their loops). The JavaScript
  * loops there branch on the sign of every element (10-20 ns per element on random-sign weights and
  * activations, from branch mispredictions); here the data is copied through linear memory in
  * chunks that stay in cache, clamped branch-free, and copied back.
@@ -9,9 +9,9 @@
  * pmin(a, b) = b < a ? b : a are the loops' own ternaries, so NaN elements pass clamp unchanged
  * (relu, like its loop, maps NaN to 0) and -0 is kept against a 0 bound. Bounds the SIMD form cannot
  * reproduce exactly (lo > hi, a NaN bound, a float32 bound that is not a float32 value) return false
- * and the caller runs its JavaScript loop.
+ * and the dispatcher runs the TypeScript loop.
  */
-import type { FloatArray } from '../gemm.js';
+import type { FloatArray } from '../types.js';
 import { wasmScratch, type WasmScratch } from './index.js';
 
 /** Any tensor storage; only Float32Array and Float64Array (both arrays the same) are handled. */

@@ -2,11 +2,11 @@
 // (npm run build:wasm). The root tsconfig only parses this file; ./tsconfig.json gives editors
 // AssemblyScript's types.
 //
-// WebAssembly SIMD (v128) kernels behind engine/kernels/gemm.ts and conv.ts. There is no allocator
+// WebAssembly SIMD (v128) kernels of the dispatcher's WebAssembly backend. There is no allocator
 // and no runtime: every pointer (operands, results, scratch) is laid out in linear memory by the
-// JavaScript side (engine/kernels/wasm/index.ts), which copies operands in and results out.
+// JavaScript side (engine/kernels/wasm/gemm.ts, conv.ts), which copies operands in and results out.
 //
-// GEMM follows the same Goto/BLIS scheme as the TypeScript kernels (gemm-f32.ts): op(B) is packed
+// GEMM follows the same Goto/BLIS scheme as the TypeScript kernels (ts/gemm-f32.ts): op(B) is packed
 // per KC x NC panel into NR-wide slivers, op(A) per MC x KC block into MR-tall slivers, both
 // zero-padded to whole slivers, so the micro-kernel never branches on edges. The micro-tiles are
 // 4x8 for f32 (8 f32x4 accumulators) and 4x4 for f64 (8 f64x2 accumulators): with two B vectors,
@@ -384,7 +384,7 @@ function micro4x4F64(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwri
 }
 
 // ---------------------------------------------------------------------------------------------
-// im2col / col2im over a band of output rows (the same lowering as engine/kernels/conv.ts)
+// im2col / col2im over a band of output rows (the same lowering as engine/kernels/ts/conv.ts)
 
 /** ceil(a / b) for b > 0 and any sign of a. */
 function ceilDiv(a: i32, b: i32): i32 {

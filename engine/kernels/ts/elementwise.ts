@@ -1,17 +1,9 @@
-import type { Shape } from '../tensor.js';
+/**
+ * Add, sub, mul, div and copy with NumPy broadcasting, through hand-written row loops: the generic
+ * path (broadcast.ts's binaryMap) calls a closure per element, which V8 cannot inline there.
+ */
+import { BinaryCode, type Dims as Shape, type Storage as Arr } from '../types.js';
 import { broadcastStrides } from './broadcast.js';
-
-type Arr = Float32Array | Float64Array | Int32Array;
-
-/** Binary ops with hand-written loops (the generic path calls a closure per element, which V8 cannot inline there). */
-export const enum BinaryCode {
-  Add = 0,
-  Sub = 1,
-  Mul = 2,
-  Div = 3,
-  /** out = a, broadcast (expand). */
-  Copy = 4,
-}
 
 /**
  * One contiguous row: out[io + k] = a[ia + k*sa] (op) b[ib + k*sb] for k < n, where each stride is
@@ -123,7 +115,7 @@ function forEachBlock(c: Collapsed, tail: number, block: number, size: number, v
 }
 
 /** out = a (op) b with NumPy broadcasting, through the specialised row loops. */
-export function binaryKernel(code: BinaryCode, a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape): void {
+export function binary(code: BinaryCode, a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape): void {
   const size = out.length;
   if (size === 0) return;
   const c = collapse(outShape, broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape));
@@ -146,5 +138,5 @@ export function binaryKernel(code: BinaryCode, a: Arr, aShape: Shape, b: Arr, bS
     return;
   }
   // Inner strides other than 0/1 cannot happen after collapsing a broadcast; kept for safety.
-  throw new Error(`binaryKernel: unexpected inner strides ${ia0}, ${ib0}`);
+  throw new Error(`binary: unexpected inner strides ${ia0}, ${ib0}`);
 }

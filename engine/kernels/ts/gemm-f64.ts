@@ -1,6 +1,7 @@
+// GENERATED from gemm-f32.ts by scripts/gemm-codegen.ts: edit that file, then regenerate.
 /**
- * Packed, cache-blocked GEMM for Float32Array. gemm-f64.ts is generated from this file by
- * bench/kernels-codegen.ts (a spec checks that the two stay in sync): V8 specialises optimised
+ * Packed, cache-blocked GEMM for Float64Array. gemm-f64.ts is generated from this file by
+ * scripts/gemm-codegen.ts (a spec checks that the two stay in sync): V8 specialises optimised
  * code on the typed-array kind it has seen, so one shared function called with both dtypes
  * would turn every element access in the micro-kernel polymorphic.
  *
@@ -21,8 +22,8 @@ const A_BLOCK = 128 * 256;
 /** Columns of B packed at once; bounds the packed-B scratch to a few MB. */
 const NC = 4096;
 
-let packA = new Float32Array(0);
-let packB = new Float32Array(0);
+let packA = new Float64Array(0);
+let packB = new Float64Array(0);
 /** Spill tile for partial edge tiles. */
 const edge = new Float64Array(MR * NR);
 
@@ -30,19 +31,19 @@ const edge = new Float64Array(MR * NR);
  * C[M,N] += op(A)[M,K] * op(B)[K,N] with leading dimensions (row strides) lda, ldb, ldc of the
  * stored matrices. Always accumulates; the caller zeroes C when it wants an overwrite.
  */
-export function gemmPackedF32(
+export function gemmPackedF64(
   transA: boolean,
   transB: boolean,
   M: number,
   N: number,
   K: number,
-  A: Float32Array,
+  A: Float64Array,
   aOff: number,
   lda: number,
-  B: Float32Array,
+  B: Float64Array,
   bOff: number,
   ldb: number,
-  C: Float32Array,
+  C: Float64Array,
   cOff: number,
   ldc: number,
 ): void {
@@ -51,8 +52,8 @@ export function gemmPackedF32(
   const kcMax = Math.ceil(K / Math.ceil(K / KC));
   const mcMax = Math.min(roundUp(Math.max(MR, Math.floor(A_BLOCK / kcMax)), MR), roundUp(M, MR));
   const ncMax = Math.min(NC, roundUp(N, NR));
-  if (packA.length < mcMax * kcMax) packA = new Float32Array(mcMax * kcMax);
-  if (packB.length < ncMax * kcMax) packB = new Float32Array(ncMax * kcMax);
+  if (packA.length < mcMax * kcMax) packA = new Float64Array(mcMax * kcMax);
+  if (packB.length < ncMax * kcMax) packB = new Float64Array(ncMax * kcMax);
   const ap = packA;
   const bp = packB;
   for (let jc = 0; jc < N; jc += ncMax) {
@@ -76,7 +77,7 @@ function roundUp(x: number, m: number): number {
 }
 
 /** op(A) = A: rows of A are contiguous; sliver element (p, i) goes to ap[s + p*MR + i]. */
-function packAPlain(A: Float32Array, off: number, lda: number, kc: number, mc: number, ap: Float32Array): void {
+function packAPlain(A: Float64Array, off: number, lda: number, kc: number, mc: number, ap: Float64Array): void {
   for (let i0 = 0; i0 < mc; i0 += MR) {
     const s = i0 * kc;
     const mr = Math.min(MR, mc - i0);
@@ -93,7 +94,7 @@ function packAPlain(A: Float32Array, off: number, lda: number, kc: number, mc: n
 }
 
 /** op(A) = A^T: A is stored [K, M], so each k-row of the sliver is MR contiguous values. */
-function packATrans(A: Float32Array, off: number, lda: number, kc: number, mc: number, ap: Float32Array): void {
+function packATrans(A: Float64Array, off: number, lda: number, kc: number, mc: number, ap: Float64Array): void {
   for (let i0 = 0; i0 < mc; i0 += MR) {
     let t = i0 * kc;
     const mr = Math.min(MR, mc - i0);
@@ -113,7 +114,7 @@ function packATrans(A: Float32Array, off: number, lda: number, kc: number, mc: n
 }
 
 /** op(B) = B: each k-row of the sliver is NR contiguous values of a row of B. */
-function packBPlain(B: Float32Array, off: number, ldb: number, kc: number, nc: number, bp: Float32Array): void {
+function packBPlain(B: Float64Array, off: number, ldb: number, kc: number, nc: number, bp: Float64Array): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     let t = j0 * kc;
     const nr = Math.min(NR, nc - j0);
@@ -133,7 +134,7 @@ function packBPlain(B: Float32Array, off: number, ldb: number, kc: number, nc: n
 }
 
 /** op(B) = B^T: B is stored [N, K], so column j of op(B) is a contiguous row of B. */
-function packBTrans(B: Float32Array, off: number, ldb: number, kc: number, nc: number, bp: Float32Array): void {
+function packBTrans(B: Float64Array, off: number, ldb: number, kc: number, nc: number, bp: Float64Array): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const s = j0 * kc;
     const nr = Math.min(NR, nc - j0);
@@ -157,9 +158,9 @@ function macroKernel(
   mc: number,
   nc: number,
   kc: number,
-  ap: Float32Array,
-  bp: Float32Array,
-  C: Float32Array,
+  ap: Float64Array,
+  bp: Float64Array,
+  C: Float64Array,
   cOff: number,
   ldc: number,
 ): void {

@@ -1,10 +1,9 @@
 /**
- * The original straightforward kernels, kept verbatim as the oracle that the fast kernels in
- * gemm.ts and conv.ts are tested against (spec/kernels.spec.ts) and benchmarked against
- * (bench/kernels.ts). Not used on any production path.
+ * The original straightforward kernels, kept verbatim as the oracle that the engine's kernels
+ * (every backend in engine/kernels/) are tested against (spec/kernels.spec.ts, kernel-oracle.ts)
+ * and benchmarked against (bench/kernels.ts). Not shipped.
  */
-import type { FloatArray } from './gemm.js';
-import type { ConvGeometry } from './conv.js';
+import type { ConvGeometry, FloatArray } from '../../engine/kernels/types.js';
 
 /**
  * C[M,N] (+)= op(A)[M,K] * op(B)[K,N], row-major with explicit offsets. op(A) = A or A^T

@@ -1,20 +1,8 @@
-import type { Shape } from '../tensor.js';
-import { ShapeError, shapeStr } from '../tensor.js';
-
-/** NumPy broadcasting of two shapes. */
-export function broadcastShapes(a: Shape, b: Shape, opName = 'broadcast'): number[] {
-  const n = Math.max(a.length, b.length);
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1;
-    const db = b[b.length - n + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new ShapeError(`${opName}: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast (dim ${i}: ${da} vs ${db})`);
-    }
-    out[i] = da === 1 ? db : da;
-  }
-  return out;
-}
+/**
+ * Loops over broadcast index spaces: the generic binary map (a closure per element, for the ops
+ * without a hand-written loop in elementwise.ts), `where`, and the sum over axes.
+ */
+import type { Dims as Shape, Storage as Arr, FloatArray } from '../types.js';
 
 /** Strides of `shape` seen through `outShape` (0 where the dim is broadcast). */
 export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
@@ -29,13 +17,11 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return s;
 }
 
-type Arr = Float32Array | Float64Array | Int32Array;
-
 /**
  * out[i] = f(a[ia], b[ib]) over the broadcast index space. The innermost dim runs in a tight loop
  * with constant strides; the outer dims advance like an odometer.
  */
-export function binaryBroadcast(a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape, f: (x: number, y: number) => number): void {
+export function binaryMap(a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape, f: (x: number, y: number) => number): void {
   const size = out.length;
   if (size === 0) return;
   if (a.length === size && b.length === size) {
@@ -81,8 +67,8 @@ export function binaryBroadcast(a: Arr, aShape: Shape, b: Arr, bShape: Shape, ou
   }
 }
 
-/** Three-operand variant for `where(cond, a, b)`. */
-export function ternaryBroadcast(c: Arr, cShape: Shape, a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape, f: (c: number, x: number, y: number) => number): void {
+/** out = c != 0 ? a : b over the broadcast index space. */
+export function where(c: Arr, cShape: Shape, a: Arr, aShape: Shape, b: Arr, bShape: Shape, out: Arr, outShape: Shape): void {
   const size = out.length;
   if (size === 0) return;
   const n = outShape.length;
@@ -99,7 +85,7 @@ export function ternaryBroadcast(c: Arr, cShape: Shape, a: Arr, aShape: Shape, b
       pa += idx[d]! * sa[d]!;
       pb += idx[d]! * sb[d]!;
     }
-    out[o] = f(c[pc]!, a[pa]!, b[pb]!);
+    out[o] = c[pc]! !== 0 ? a[pa]! : b[pb]!;
     for (let d = n - 1; d >= 0; d--) {
       if (++idx[d]! < outShape[d]!) break;
       idx[d] = 0;
@@ -112,7 +98,7 @@ export function ternaryBroadcast(c: Arr, cShape: Shape, a: Arr, aShape: Shape, b
  * Adjacent dims of the same kind (both summed or both kept) are merged first, so that a sum over a
  * short trailing axis (a stack of two) is one tight loop rather than an odometer step per pair.
  */
-export function reduceSum(src: Arr, srcShape: Shape, axes: readonly number[], out: Float32Array | Float64Array): void {
+export function reduceSum(src: Arr, srcShape: Shape, axes: readonly number[], out: FloatArray): void {
   out.fill(0);
   const dims: number[] = [];
   const summed: boolean[] = [];

@@ -1,0 +1,119 @@
+/**
+ * Elementwise loops over one array (and stabilizedDiv's two of the same length), and the scans
+ * that let ops skip work (a clamp that changes nothing, an add of zeros, a convolution of zeros).
+ * The hot ones are written out rather than passed to `map`: a loop with its arithmetic inline is
+ * several times faster than a call per element.
+ */
+import type { Comparison, Storage } from '../types.js';
+
+export function map<A>(src: Storage, dst: Storage, f: (x: number, a: A) => number, a: A): void {
+  for (let i = 0; i < src.length; i++) dst[i] = f(src[i]!, a);
+}
+
+export function neg(s: Storage, d: Storage): void {
+  for (let i = 0; i < s.length; i++) d[i] = -s[i]!;
+}
+
+export function exp(s: Storage, d: Storage): void {
+  for (let i = 0; i < s.length; i++) d[i] = Math.exp(s[i]!);
+}
+
+export function sign(s: Storage, d: Storage): void {
+  for (let i = 0; i < s.length; i++) d[i] = Math.sign(s[i]!);
+}
+
+export function relu(s: Storage, d: Storage): void {
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    // NaN compares false and passes through (PyTorch's relu keeps NaN); -0 becomes +0.
+    d[i] = v <= 0 ? 0 : v;
+  }
+}
+
+export function clamp(s: Storage, d: Storage, lo: number, hi: number): void {
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    d[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+export function stabilize(s: Storage, d: Storage, eps: number): void {
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    d[i] = v >= 0 ? v + eps : v - eps;
+  }
+}
+
+export function stabilizedDiv(a: Storage, b: Storage, d: Storage, eps: number): void {
+  for (let i = 0; i < a.length; i++) {
+    const v = b[i]!;
+    d[i] = a[i]! / (v >= 0 ? v + eps : v - eps);
+  }
+}
+
+/** The switch is outside the loops, so each loop is one monomorphic comparison. */
+export function compareScalar(cmp: Comparison, s: Storage, y: number, d: Storage): void {
+  const n = s.length;
+  switch (cmp) {
+    case 'gt': for (let i = 0; i < n; i++) d[i] = s[i]! > y ? 1 : 0; return;
+    case 'ge': for (let i = 0; i < n; i++) d[i] = s[i]! >= y ? 1 : 0; return;
+    case 'lt': for (let i = 0; i < n; i++) d[i] = s[i]! < y ? 1 : 0; return;
+    case 'le': for (let i = 0; i < n; i++) d[i] = s[i]! <= y ? 1 : 0; return;
+    case 'eq': for (let i = 0; i < n; i++) d[i] = s[i]! === y ? 1 : 0; return;
+    case 'ne': for (let i = 0; i < n; i++) d[i] = s[i]! !== y ? 1 : 0; return;
+  }
+}
+
+export function scale(d: Storage, s: number): void {
+  for (let i = 0; i < d.length; i++) d[i] = d[i]! * s;
+}
+
+export function fill(d: Storage, f: (i: number) => number): void {
+  for (let i = 0; i < d.length; i++) d[i] = f(i);
+}
+
+export function allWithin(s: Storage, lo: number, hi: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const v = s[i]!;
+    if (v < lo || v > hi) return false;
+  }
+  return true;
+}
+
+export function allAtLeast(d: Storage, bound: number): boolean {
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (!(v >= bound) || (v === 0 && Object.is(v, -0))) return false;
+  }
+  return true;
+}
+
+export function allAtMost(d: Storage, bound: number): boolean {
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (!(v <= bound) || (v === 0 && Object.is(v, -0))) return false;
+  }
+  return true;
+}
+
+export function hasNegativeZero(d: Storage): boolean {
+  for (let i = 0; i < d.length; i++) if (d[i] === 0 && Object.is(d[i], -0)) return true;
+  return false;
+}
+
+/** x * 0 is 0 for finite x and NaN otherwise; four independent sums keep the loop's dependency chain short. */
+export function allFinite(d: Storage): boolean {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  const n4 = d.length & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    a0 += d[i]! * 0;
+    a1 += d[i + 1]! * 0;
+    a2 += d[i + 2]! * 0;
+    a3 += d[i + 3]! * 0;
+  }
+  for (let i = n4; i < d.length; i++) a0 += d[i]! * 0;
+  return a0 + a1 + a2 + a3 === 0;
+}
