@@ -1,6 +1,6 @@
 /**
  * The original straightforward kernels, kept verbatim as the oracle that the fast kernels in
- * gemm.ts and conv.ts are tested against (spec/kernels.spec.ts) and benchmarked against
+ * gemm.ts and conv.ts are tested against (spec/engine/kernels/gemm-conv.spec.ts) and benchmarked against
  * (bench/kernels.ts). Not used on any production path.
  */
 import type { FloatArray } from './gemm.js';

@@ -6,17 +6,17 @@
  * EGL_VERBOSE=1 prints the worst analytic/numeric mismatch of every check.
  */
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import type { LayerRecord, Tensor } from '../engine/index.js';
-import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, Module, ReLU, Sequential, Sum } from '../nn/index.js';
+import * as E from '../../engine/index.js';
+import type { LayerRecord, Tensor } from '../../engine/index.js';
+import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, Module, ReLU, Sequential, Sum } from '../../nn/index.js';
 import {
   alphaBetaRule, epsilonRule, flatRule, gammaRule, normRule, passRule, reluBetaSmoothRule, reluDeconvNetRule,
   reluGuidedBackpropRule, wSquareRule, zBoxRule, zPlusRule, type Rule,
-} from '../rules/index.js';
-import { MapComposite, epsilonAlpha2Beta1, epsilonGammaBox, epsilonPlus, epsilonPlusFlat, type Composite, type LayerMap } from '../composites/index.js';
-import { canonize, resnetCanonizer, sequentialMergeBatchNorm } from '../canonizers/index.js';
-import { ResNet } from '../models/index.js';
-import { recordForward, oneHotSeed, type Forward, type Seed } from '../attribution/index.js';
+} from '../../rules/index.js';
+import { MapComposite, epsilonAlpha2Beta1, epsilonGammaBox, epsilonPlus, epsilonPlusFlat, type Composite, type LayerMap } from '../../composites/index.js';
+import { canonize, resnetCanonizer, sequentialMergeBatchNorm } from '../../canonizers/index.js';
+import { ResNet } from '../../models/index.js';
+import { recordForward, oneHotSeed, type Forward, type Seed } from '../../attribution/index.js';
 
 const F64 = { dtype: 'float64' as const };
 /** Central-difference step and tolerance (float64): |analytic - numeric| <= RTOL * |numeric| + ATOL_REL * scale. */

@@ -4,16 +4,16 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import * as E from '../engine/index.js';
-import type { Tensor } from '../engine/index.js';
-import { compositeFromSpec } from '../composites/index.js';
-import { ruleFromSpec } from '../rules/index.js';
-import { canonizerFrom } from '../canonizers/index.js';
-import { getColorMap } from '../image/index.js';
-import { buildFromSpec } from '../models/index.js';
-import { parseSafetensors, SafetensorsError, serializeSafetensors } from '../engine/safetensors.js';
-import { ExplainError, oneHotSeed, recordForward } from '../attribution/index.js';
-import { Conv2d, Flatten, Linear, ReLU, Sequential, SGD, StateDictError, tensorToRaw } from '../nn/index.js';
+import * as E from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
+import { compositeFromSpec } from '../../composites/index.js';
+import { ruleFromSpec } from '../../rules/index.js';
+import { canonizerFrom } from '../../canonizers/index.js';
+import { getColorMap } from '../../image/index.js';
+import { buildFromSpec } from '../../models/index.js';
+import { parseSafetensors, SafetensorsError, serializeSafetensors } from '../../engine/safetensors.js';
+import { ExplainError, oneHotSeed, recordForward } from '../../attribution/index.js';
+import { Conv2d, Flatten, Linear, ReLU, Sequential, SGD, StateDictError, tensorToRaw } from '../../nn/index.js';
 
 const f64 = 'float64' as const;
 
@@ -225,8 +225,8 @@ describe('hardening: a recording reused after an in-place weight write', () => {
   }
 
   it('a canonized view notices a write to an original (merged) weight', async () => {
-    const { canonize, sequentialMergeBatchNorm } = await import('../canonizers/index.js');
-    const { BatchNorm2d } = await import('../nn/index.js');
+    const { canonize, sequentialMergeBatchNorm } = await import('../../canonizers/index.js');
+    const { BatchNorm2d } = await import('../../nn/index.js');
     const rng = new E.Rng(9);
     const model = new Sequential(new Conv2d(2, 2, 3, { padding: 1, dtype: f64, rng }), new BatchNorm2d(2, { dtype: f64 }), new ReLU(), new Flatten(), new Linear(32, 2, { dtype: f64, rng })).eval();
     const rec = recordForward(canonize(model, [sequentialMergeBatchNorm()]), x);

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import type { LayerRecord, Tensor } from '../engine/index.js';
-import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../nn/index.js';
-import { epsilonRule, passRule, normRule, zPlusRule } from '../rules/index.js';
-import { MapComposite, epsilonPlus } from '../composites/index.js';
-import { canonize, sequentialMergeBatchNorm } from '../canonizers/index.js';
-import { aggregatePerUnit, oneHotSeed, parameterRelevance, pruningOrder, recordForward, splitParamKey } from '../attribution/index.js';
+import * as E from '../../engine/index.js';
+import type { LayerRecord, Tensor } from '../../engine/index.js';
+import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../../nn/index.js';
+import { epsilonRule, passRule, normRule, zPlusRule } from '../../rules/index.js';
+import { MapComposite, epsilonPlus } from '../../composites/index.js';
+import { canonize, sequentialMergeBatchNorm } from '../../canonizers/index.js';
+import { aggregatePerUnit, oneHotSeed, parameterRelevance, pruningOrder, recordForward, splitParamKey } from '../../attribution/index.js';
 
 const F64 = { dtype: 'float64' as const };
 

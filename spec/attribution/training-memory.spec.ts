@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import * as E from '../engine/index.js';
-import { Adam, BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../nn/index.js';
-import { epsilonPlus } from '../composites/index.js';
-import { canonize, sequentialMergeBatchNorm } from '../canonizers/index.js';
-import { explanationGuidedStep } from '../attribution/index.js';
+import * as E from '../../engine/index.js';
+import { Adam, BatchNorm2d, Conv2d, Flatten, Linear, ReLU, Sequential } from '../../nn/index.js';
+import { epsilonPlus } from '../../composites/index.js';
+import { canonize, sequentialMergeBatchNorm } from '../../canonizers/index.js';
+import { explanationGuidedStep } from '../../attribution/index.js';
 
 /** global.gc when node runs with --expose-gc; otherwise enabled at run time through V8's flags. */
 function exposeGc(): () => void {

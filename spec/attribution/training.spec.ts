@@ -1,11 +1,11 @@
 /** Explanation-guided training: the penalty, one step's gradient against finite differences, batch norm, hygiene. */
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import type { Tensor } from '../engine/index.js';
-import { Adam, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Module, ReLU, SGD, Sequential } from '../nn/index.js';
-import { epsilonPlus, epsilonGammaBox } from '../composites/index.js';
-import { canonize, sequentialMergeBatchNorm } from '../canonizers/index.js';
-import { explanationGuidedLosses, explanationGuidedStep, explanationLoss, relevanceShare, type ExplanationGuidedOptions } from '../attribution/index.js';
+import * as E from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
+import { Adam, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Module, ReLU, SGD, Sequential } from '../../nn/index.js';
+import { epsilonPlus, epsilonGammaBox } from '../../composites/index.js';
+import { canonize, sequentialMergeBatchNorm } from '../../canonizers/index.js';
+import { explanationGuidedLosses, explanationGuidedStep, explanationLoss, relevanceShare, type ExplanationGuidedOptions } from '../../attribution/index.js';
 
 const F64 = { dtype: 'float64' as const };
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Smoke test of the benchmark's JSON mode: it runs and prints one parseable line. No timing is asserted. */
 function quickRun(...extra: string[]): Record<string, unknown> {

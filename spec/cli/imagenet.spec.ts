@@ -8,11 +8,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import { readPng, readSafetensorsFile, writeStateDictFile } from '../node/index.js';
-import { IMAGENET_CLASSES, resnet18 } from '../models/index.js';
-import { rawToTensor } from '../nn/index.js';
-import { run } from '../cli/main.js';
+import * as E from '../../engine/index.js';
+import { readPng, readSafetensorsFile, writeStateDictFile } from '../../node/index.js';
+import { IMAGENET_CLASSES, resnet18 } from '../../models/index.js';
+import { rawToTensor } from '../../nn/index.js';
+import { run } from '../../cli/main.js';
 
 const JPG = 'spec/fixtures/preprocess/image.jpg';
 const PNG = 'spec/fixtures/preprocess/image.png';

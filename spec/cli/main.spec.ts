@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import { readPng, readSafetensorsFile, writePng, writeSafetensorsFile, writeStateDictFile } from '../node/index.js';
-import { buildFromSpec } from '../models/index.js';
-import { rawToTensor, tensorToRaw, type Module } from '../nn/index.js';
-import { recordForward, oneHotSeed } from '../attribution/index.js';
-import { compositeFromSpec } from '../composites/index.js';
-import { createImage, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData } from '../image/index.js';
-import { run } from '../cli/main.js';
+import * as E from '../../engine/index.js';
+import { readPng, readSafetensorsFile, writePng, writeSafetensorsFile, writeStateDictFile } from '../../node/index.js';
+import { buildFromSpec } from '../../models/index.js';
+import { rawToTensor, tensorToRaw, type Module } from '../../nn/index.js';
+import { recordForward, oneHotSeed } from '../../attribution/index.js';
+import { compositeFromSpec } from '../../composites/index.js';
+import { createImage, heatmap, IMAGENET_MEAN, IMAGENET_STD, imageToTensorData } from '../../image/index.js';
+import { run } from '../../cli/main.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'cli', 'run-source.js');
 
 interface Run {

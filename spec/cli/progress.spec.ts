@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import { recordForward, oneHotSeed } from '../attribution/index.js';
-import { compositeFromSpec } from '../composites/index.js';
-import { buildFromSpec } from '../models/index.js';
-import { tensorToRaw } from '../nn/index.js';
-import { writeSafetensorsFile, writeStateDictFile } from '../node/index.js';
-import { explainCommand } from '../cli/explain.js';
+import * as E from '../../engine/index.js';
+import { recordForward, oneHotSeed } from '../../attribution/index.js';
+import { compositeFromSpec } from '../../composites/index.js';
+import { buildFromSpec } from '../../models/index.js';
+import { tensorToRaw } from '../../nn/index.js';
+import { writeSafetensorsFile, writeStateDictFile } from '../../node/index.js';
+import { explainCommand } from '../../cli/explain.js';
 
 const spec = {
   type: 'Sequential',

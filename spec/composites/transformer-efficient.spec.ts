@@ -5,12 +5,12 @@
  * through products of two activations (FORMAT.md). That forward is written here with plain ops.
  */
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import type { Tensor } from '../engine/index.js';
-import type { Module } from '../nn/index.js';
-import { buildFromSpec } from '../models/index.js';
-import { compositeFromSpec } from '../composites/index.js';
-import { recordForward } from '../attribution/index.js';
+import * as E from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
+import type { Module } from '../../nn/index.js';
+import { buildFromSpec } from '../../models/index.js';
+import { compositeFromSpec } from '../../composites/index.js';
+import { recordForward } from '../../attribution/index.js';
 
 const sg = (t: Tensor): Tensor => t.detach();
 

@@ -7,11 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Rng } from '../engine/index.js';
-import { runDemo, type DemoMetrics } from '../demo/run.js';
-import { decoyMask, makeDataSet } from '../demo/data.js';
-import { readPng } from '../node/index.js';
-import { run } from '../cli/main.js';
+import { Rng } from '../../engine/index.js';
+import { runDemo, type DemoMetrics } from '../../demo/run.js';
+import { decoyMask, makeDataSet } from '../../demo/data.js';
+import { readPng } from '../../node/index.js';
+import { run } from '../../cli/main.js';
 
 describe('demo: explanation-guided training against a decoy', function () {
   this.timeout(120_000);

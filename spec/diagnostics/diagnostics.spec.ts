@@ -1,18 +1,18 @@
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import type { Tensor } from '../engine/index.js';
+import * as E from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
 import { readFileSync } from 'node:fs';
-import { loadCase, need, maxAbsDiff, allowedError, type LoadedCase } from '../conformance/case.js';
-import { buildFromSpec, ResNet } from '../models/index.js';
-import { Module, Conv2d, Linear, ReLU, Sequential } from '../nn/index.js';
-import { canonize, canonizerFrom } from '../canonizers/index.js';
-import { compositeFromSpec, epsilonPlus, excitationBackprop, MapComposite, type Composite } from '../composites/index.js';
-import { normRule, zPlusRule, passRule } from '../rules/index.js';
-import { recordForward, type Forward, type RecordedForward } from '../attribution/index.js';
+import { loadCase, need, maxAbsDiff, allowedError, type LoadedCase } from '../../conformance/case.js';
+import { buildFromSpec, ResNet } from '../../models/index.js';
+import { Module, Conv2d, Linear, ReLU, Sequential } from '../../nn/index.js';
+import { canonize, canonizerFrom } from '../../canonizers/index.js';
+import { compositeFromSpec, epsilonPlus, excitationBackprop, MapComposite, type Composite } from '../../composites/index.js';
+import { normRule, zPlusRule, passRule } from '../../rules/index.js';
+import { recordForward, type Forward, type RecordedForward } from '../../attribution/index.js';
 import {
   relevanceLedger, formatLedger, ruleCoverage, formatCoverage, relevanceAt, traceExplanation, toDot, dotString, ledgerSvg,
   DiagnosticsError, type RelevanceLedger,
-} from '../diagnostics/index.js';
+} from '../../diagnostics/index.js';
 
 const FIX = 'spec/fixtures/zennit';
 const f64 = 'float64' as const;

@@ -4,20 +4,20 @@
  * argument, the value and what is allowed.
  */
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import { ArgumentError, DataError, FileIoError, InternalError, LrpTapeError, ShapeMismatchError, safeName } from '../engine/errors.js';
-import { SafetensorsError } from '../engine/safetensors.js';
-import { StateDictError } from '../nn/index.js';
-import { ModelSpecError } from '../models/index.js';
-import { CompositeConfigError, compositeFromSpec } from '../composites/index.js';
-import { alphaBetaRule, epsilonRule, gammaRule, RuleConfigError, ruleFromSpec, zBoxRule, reluBetaSmoothRule } from '../rules/index.js';
-import { CanonizerError } from '../canonizers/index.js';
-import { ExplainError } from '../attribution/index.js';
-import { ColorMapError, ImageError } from '../image/index.js';
-import { CaseError } from '../conformance/case.js';
-import { DiagnosticsError } from '../diagnostics/index.js';
-import { KernelWorkerError } from '../engine/kernels/parallel/pool.js';
-import { CliError, exitStatusFor, reportError } from '../cli/errors.js';
+import * as E from '../../engine/index.js';
+import { ArgumentError, DataError, FileIoError, InternalError, LrpTapeError, ShapeMismatchError, safeName } from '../../engine/errors.js';
+import { SafetensorsError } from '../../engine/safetensors.js';
+import { StateDictError } from '../../nn/index.js';
+import { ModelSpecError } from '../../models/index.js';
+import { CompositeConfigError, compositeFromSpec } from '../../composites/index.js';
+import { alphaBetaRule, epsilonRule, gammaRule, RuleConfigError, ruleFromSpec, zBoxRule, reluBetaSmoothRule } from '../../rules/index.js';
+import { CanonizerError } from '../../canonizers/index.js';
+import { ExplainError } from '../../attribution/index.js';
+import { ColorMapError, ImageError } from '../../image/index.js';
+import { CaseError } from '../../conformance/case.js';
+import { DiagnosticsError } from '../../diagnostics/index.js';
+import { KernelWorkerError } from '../../engine/kernels/parallel/pool.js';
+import { CliError, exitStatusFor, reportError } from '../../cli/errors.js';
 
 function thrown(fn: () => unknown): unknown {
   try {

@@ -9,8 +9,8 @@ import {
   serializeSafetensors,
   type RawTensor,
   type SafetensorsDType,
-} from '../engine/safetensors.js';
-import { readSafetensorsFile, writeSafetensorsFile } from '../node/index.js';
+} from '../../engine/safetensors.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../../node/index.js';
 
 const FIXTURE = 'spec/fixtures/zennit/mlp-gradient.safetensors';
 const SRC = 'model.safetensors';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { colouredSentence, run, tokenRelevance } from '../examples/transformer-relevance.js';
-import * as E from '../engine/index.js';
+import { colouredSentence, run, tokenRelevance } from '../../examples/transformer-relevance.js';
+import * as E from '../../engine/index.js';
 
 describe('examples/transformer-relevance', () => {
   it('runs: a coloured sentence with every token, patch relevance and a ledger row per ViT block', () => {

@@ -26,8 +26,8 @@ import {
   sumChannels,
   tensorDataToImage,
   type Image,
-} from '../image/index.js';
-import { decodePng, readPng, writePng } from '../node/index.js';
+} from '../../image/index.js';
+import { decodePng, readPng, writePng } from '../../node/index.js';
 
 const at = (name: string, i: number, level = 1): number[] => [...palette(name, level).subarray(i * 3, i * 3 + 3)];
 const pixel = (img: Image, x: number, y: number): number[] => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { parseSafetensors } from '../engine/safetensors.js';
+import { parseSafetensors } from '../../engine/safetensors.js';
 import {
   centerCrop,
   decodeJpeg,
@@ -14,11 +14,11 @@ import {
   shorterSideSize,
   sniffImageFormat,
   type Image,
-} from '../image/index.js';
-import { decodeImage, readImage } from '../node/index.js';
+} from '../../image/index.js';
+import { decodeImage, readImage } from '../../node/index.js';
 
 // torchvision 0.21 + PIL 11.1 on the same picture as PNG and JPEG (spec/fixtures/preprocess/README.md).
-const DIR = new URL('./fixtures/preprocess/', import.meta.url);
+const DIR = new URL('../fixtures/preprocess/', import.meta.url);
 const fixture = parseSafetensors(readFileSync(new URL('preprocess.safetensors', DIR)), 'preprocess.safetensors');
 const u8 = (name: string): Uint8Array => fixture.tensors.get(name)!.data as Uint8Array;
 const f32 = (name: string): Float32Array => fixture.tensors.get(name)!.data as Float32Array;

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as E from '../engine/index.js';
-import { readSafetensorsFile } from '../node/index.js';
-import { rawToTensor, StateDictError } from '../nn/index.js';
-import { buildFromSpec, ModelSpecError, ResNet, VGG, resnet18 } from '../models/index.js';
+import * as E from '../../engine/index.js';
+import { readSafetensorsFile } from '../../node/index.js';
+import { rawToTensor, StateDictError } from '../../nn/index.js';
+import { buildFromSpec, ModelSpecError, ResNet, VGG, resnet18 } from '../../models/index.js';
 
-const DIR = join(import.meta.dirname, 'fixtures', 'zennit');
+const DIR = join(import.meta.dirname, '..', 'fixtures', 'zennit');
 
 interface Case {
   name: string;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { findClass, guessArchitecture, IMAGENET_CLASSES, resnet18, resnet50 } from '../models/index.js';
+import { findClass, guessArchitecture, IMAGENET_CLASSES, resnet18, resnet50 } from '../../models/index.js';
 
 describe('ImageNet class names', () => {
   it('are torchvision\'s 1000 labels in index order (the shipped copy of its list)', () => {
-    const want = JSON.parse(readFileSync(new URL('./fixtures/imagenet-classes.json', import.meta.url), 'utf8')) as string[];
+    const want = JSON.parse(readFileSync(new URL('../fixtures/imagenet-classes.json', import.meta.url), 'utf8')) as string[];
     expect(want).to.have.length(1000);
     expect([...IMAGENET_CLASSES]).to.deep.equal(want);
     expect(IMAGENET_CLASSES[207]).to.equal('golden retriever');

@@ -1,17 +1,17 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as E from '../engine/index.js';
-import { ArgumentError, ShapeMismatchError } from '../engine/index.js';
-import { StateDictError, type Module } from '../nn/index.js';
-import { buildFromSpec, ModelSpecError, vit_b_16 } from '../models/index.js';
-import { loadCase } from '../conformance/case.js';
-import { attnLrp, cpLrp, compositeFromSpec } from '../composites/index.js';
-import { epsilonRule, ruleFromSpec, RuleConfigError } from '../rules/index.js';
-import { recordForward } from '../attribution/index.js';
-import { ledgerByBlock, ledgerByHead, relevanceLedger, traceExplanation } from '../diagnostics/index.js';
+import * as E from '../../engine/index.js';
+import { ArgumentError, ShapeMismatchError } from '../../engine/index.js';
+import { StateDictError, type Module } from '../../nn/index.js';
+import { buildFromSpec, ModelSpecError, vit_b_16 } from '../../models/index.js';
+import { loadCase } from '../../conformance/case.js';
+import { attnLrp, cpLrp, compositeFromSpec } from '../../composites/index.js';
+import { epsilonRule, ruleFromSpec, RuleConfigError } from '../../rules/index.js';
+import { recordForward } from '../../attribution/index.js';
+import { ledgerByBlock, ledgerByHead, relevanceLedger, traceExplanation } from '../../diagnostics/index.js';
 
-const LXT = join(import.meta.dirname, 'fixtures', 'lxt');
+const LXT = join(import.meta.dirname, '..', 'fixtures', 'lxt');
 
 const vitSpec = (o: Record<string, unknown> = {}) => ({
   type: 'VisionTransformer', img_size: [8, 8], patch_size: 4, in_chans: 3, embed_dim: 8, depth: 1, num_heads: 2,
@@ -140,7 +140,7 @@ describe('transformers', () => {
   });
 
   it("vit_b_16 loads a state dict of torchvision's 152 names and shapes (../shared/data)", function () {
-    const file = join(import.meta.dirname, '..', '..', 'shared', 'data', 'torchvision-vit_b_16-state-dict-shapes.json');
+    const file = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'torchvision-vit_b_16-state-dict-shapes.json');
     if (!existsSync(file)) this.skip();
     const shapes = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number[]>;
     expect(Object.keys(shapes)).to.have.length(152);

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import * as E from '../engine/index.js';
+import * as E from '../../engine/index.js';
 import {
   Module, Sequential, Linear, Conv2d, BatchNorm1d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Dropout, Sum, Identity,
   Overrides, withOverrides, StateDictError, SGD, Adam, loadSafetensorsStateDict, serializeStateDict,
-} from '../nn/index.js';
-import { ResNet, BasicBlock, vgg16, vgg16_bn } from '../models/index.js';
-import { readStateDictFile, writeStateDictFile } from '../node/index.js';
+} from '../../nn/index.js';
+import { ResNet, BasicBlock, vgg16, vgg16_bn } from '../../models/index.js';
+import { readStateDictFile, writeStateDictFile } from '../../node/index.js';
 
 const f64 = { dtype: 'float64' as const };
 

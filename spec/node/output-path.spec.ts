@@ -7,13 +7,13 @@ import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import { FileIoError, LrpTapeError } from '../engine/errors.js';
-import { checkOutputPath, UnsafeOutputError, writeBytesAtomic, writePng, writeSafetensorsFile } from '../node/index.js';
-import { createImage } from '../image/index.js';
-import { tensorToRaw } from '../nn/index.js';
-import { writeFileAtomic } from '../demo/files.js';
-import { run } from '../cli/main.js';
+import * as E from '../../engine/index.js';
+import { FileIoError, LrpTapeError } from '../../engine/errors.js';
+import { checkOutputPath, UnsafeOutputError, writeBytesAtomic, writePng, writeSafetensorsFile } from '../../node/index.js';
+import { createImage } from '../../image/index.js';
+import { tensorToRaw } from '../../nn/index.js';
+import { writeFileAtomic } from '../../demo/files.js';
+import { run } from '../../cli/main.js';
 
 describe('output paths: no file clobbered', () => {
   let dir: string;
@@ -98,8 +98,8 @@ describe('output paths: no file clobbered', () => {
       return { code, stderr: err.join('\n') };
     }
     before(async () => {
-      const { buildFromSpec } = await import('../models/index.js');
-      const { writeStateDictFile } = await import('../node/index.js');
+      const { buildFromSpec } = await import('../../models/index.js');
+      const { writeStateDictFile } = await import('../../node/index.js');
       writeStateDictFile(p('w.safetensors'), buildFromSpec(spec, { rng: new E.Rng(1) }));
       writeFileSync(p('model.json'), JSON.stringify(spec));
       writeSafetensorsFile(p('x.safetensors'), new Map([['input', tensorToRaw(E.randn([1, 4], { rng: new E.Rng(2) }))]]));

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
-import * as E from '../engine/index.js';
-import { createImage } from '../image/index.js';
-import { buildFromSpec, resnet18 } from '../models/index.js';
-import { writePng, writeStateDictFile } from '../node/index.js';
+import * as E from '../../engine/index.js';
+import { createImage } from '../../image/index.js';
+import { buildFromSpec, resnet18 } from '../../models/index.js';
+import { writePng, writeStateDictFile } from '../../node/index.js';
 
-const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '..', '..');
 const DOCS = ['README.md', 'docs/EXPORT.md'];
 
 /** Commands not run, with why; a new command in the docs fails the test until it runs or is listed here. */
@@ -23,11 +23,11 @@ const NOT_RUN: Record<string, string> = {
   'npm install': 'installs the dependencies this suite already runs on',
   'npm install lrp-tape': 'installs the published package from the registry (no network in tests)',
   'npm test': 'is this suite',
-  'npm run demo': 'trains two CNNs for minutes; spec/demo.spec.ts runs the same code on a small setting',
+  'npm run demo': 'trains two CNNs for minutes; spec/demo/run.spec.ts runs the same code on a small setting',
   'npm run bench': 'takes minutes and measures speed, which no test asserts',
   'npm run lrp-tape -- evaluate': "trains the demo's two CNNs (about a minute) before evaluating; spec/evaluation/ runs the same code on small settings",
   'npm run lrp-tape -- evaluate --json': "as the table form; spec/evaluation/ checks the JSON shape on small settings",
-  'npm run teach': 'serves the page until stopped; spec/teach.spec.ts builds the same page and drives it in Chromium',
+  'npm run teach': 'serves the page until stopped; spec/teach/page.spec.ts builds the same page and drives it in Chromium',
 };
 
 function commands(): { doc: string; cmd: string }[] {

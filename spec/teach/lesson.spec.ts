@@ -1,12 +1,12 @@
 /** What the teaching page computes, in Node: field checks, composites from fields, the traced explanation, the batch-norm comparison, EGL steps. */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { attribution, composites, engine } from '../index.js';
-import { loadDigitModel, parseDigits } from '../teach/digits.js';
-import { buildComposite, canonized, compareCanonizer, DEFAULT_PARAMS, explain, fieldsOf, modelFingerprint, PRESETS, validate } from '../teach/lesson.js';
-import { eglStep, parameterSnapshot, startEgl } from '../teach/decoy.js';
+import { attribution, composites, engine } from '../../index.js';
+import { loadDigitModel, parseDigits } from '../../teach/digits.js';
+import { buildComposite, canonized, compareCanonizer, DEFAULT_PARAMS, explain, fieldsOf, modelFingerprint, PRESETS, validate } from '../../teach/lesson.js';
+import { eglStep, parameterSnapshot, startEgl } from '../../teach/decoy.js';
 
-const data = (f: string) => readFileSync(new URL(`../teach/data/${f}`, import.meta.url));
+const data = (f: string) => readFileSync(new URL(`../../teach/data/${f}`, import.meta.url));
 
 describe('teach: the lesson computations', () => {
   const model = loadDigitModel(data('digit-cnn.safetensors'));

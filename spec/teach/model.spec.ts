@@ -1,9 +1,9 @@
 /** The teaching page's shipped digit CNN: it loads strictly and reaches the stated held-out accuracy. */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { accuracy, bitmapToInput, gather, HOLDOUT, loadDigitModel, parseDigits, split, STATED_HELDOUT_ACCURACY } from '../teach/digits.js';
+import { accuracy, bitmapToInput, gather, HOLDOUT, loadDigitModel, parseDigits, split, STATED_HELDOUT_ACCURACY } from '../../teach/digits.js';
 
-const data = (f: string) => readFileSync(new URL(`../teach/data/${f}`, import.meta.url));
+const data = (f: string) => readFileSync(new URL(`../../teach/data/${f}`, import.meta.url));
 
 describe('teach: the shipped digit model', () => {
   const all = parseDigits(data('digits.safetensors'));

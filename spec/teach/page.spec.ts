@@ -9,17 +9,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { attribution, engine } from '../index.js';
-import { buildTeach } from '../scripts/teach-build.js';
-import { loadDigitModel } from '../teach/digits.js';
-import { buildComposite, canonized, type RuleParams } from '../teach/lesson.js';
-import { launchChromium, serveStatic, watchConsole, type PageLog, type StaticServer } from './support/browser.js';
+import { attribution, engine } from '../../index.js';
+import { buildTeach } from '../../scripts/teach-build.js';
+import { loadDigitModel } from '../../teach/digits.js';
+import { buildComposite, canonized, type RuleParams } from '../../teach/lesson.js';
+import { launchChromium, serveStatic, watchConsole, type PageLog, type StaticServer } from '../support/browser.js';
 
 // Page functions run in the browser; the specs compile without the DOM library.
 declare const window: any;
 declare const document: any;
 
-const ROOT = new URL('../', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
 const SHOTS = join(ROOT, '.tmp', 'teach-screenshots');
 
 interface Snapshot {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { gemm, gemmPacked } from '../engine/kernels/gemm.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
-import { gemmReference } from '../engine/kernels/reference.js';
-import { deriveF64, f32Path, f64Path } from '../bench/kernels-codegen.js';
-import { dtypes, edgeCaseConvGeometries, expectConvKernelsMatchReference, mulberry32, randomArray, randomConvGeometry, relErr } from './support/kernel-oracle.js';
+import { gemm, gemmPacked } from '../../../engine/kernels/gemm.js';
+import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../../../engine/kernels/conv.js';
+import { gemmReference } from '../../../engine/kernels/reference.js';
+import { deriveF64, f32Path, f64Path } from '../../../bench/kernels-codegen.js';
+import { dtypes, edgeCaseConvGeometries, expectConvKernelsMatchReference, mulberry32, randomArray, randomConvGeometry, relErr } from '../../support/kernel-oracle.js';
 
 
 describe('kernels', function () {

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { gemm, gemmStrided, getKernelBackend, setKernelBackend, wasmKernelsAvailable, type FloatArray, type KernelBackend } from '../engine/kernels/gemm.js';
-import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../engine/kernels/conv.js';
+import { gemm, gemmStrided, getKernelBackend, setKernelBackend, wasmKernelsAvailable, type FloatArray, type KernelBackend } from '../../../engine/kernels/gemm.js';
+import { conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, type ConvGeometry } from '../../../engine/kernels/conv.js';
 import {
   setKernelThreads,
   getKernelThreads,
@@ -13,13 +13,13 @@ import {
   setKernelWorkerTimeout,
   setKernelThreadLimits,
   KernelWorkerError,
-} from '../engine/kernels/parallel/index.js';
+} from '../../../engine/kernels/parallel/index.js';
 import {
   guidedBounds, planConv, bandRows, FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT, OUT_ROWS, IN_ROWS, W_CHANNELS, W_OUT, OUT_CHANNELS, IN_CHANNELS,
-} from '../engine/kernels/parallel/tiles.js';
-import * as engine from '../engine/index.js';
-import { models, canonizers, composites, attribution } from '../index.js';
-import { mulberry32, randomArray, dtypes } from './support/kernel-oracle.js';
+} from '../../../engine/kernels/parallel/tiles.js';
+import * as engine from '../../../engine/index.js';
+import { models, canonizers, composites, attribution } from '../../../index.js';
+import { mulberry32, randomArray, dtypes } from '../../support/kernel-oracle.js';
 
 /** Index of the first element whose bits differ (Object.is: -0 and +0 differ, NaN equals NaN), or -1. */
 function firstDifference(a: FloatArray, b: FloatArray): number {
@@ -33,7 +33,7 @@ function expectSameBits(got: FloatArray, want: FloatArray, what: string): void {
   if (i >= 0) expect.fail(`${what}: element ${i} is ${got[i]} threaded, ${want[i]} on one thread`);
 }
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 function runChild(code: string, env: Record<string, string | undefined>, timeout = 60_000): string {
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import * as E from '../../engine/index.js';
-import type { Tensor } from '../../engine/index.js';
-import { broadcastShapes } from '../../engine/kernels/broadcast.js';
+import * as E from '../../../engine/index.js';
+import type { Tensor } from '../../../engine/index.js';
+import { broadcastShapes } from '../../../engine/kernels/broadcast.js';
 
 /**
  * The broadcasting, reduction and window kernels merge dims and switch loop orders by shape (short

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { buildWasm, bytesModuleSource, wasmBytesModulePath, wasmOutputPath } from '../scripts/build-wasm.js';
-import { KERNELS_WASM_BASE64 } from '../engine/kernels/wasm/kernels-bytes.js';
+import { buildWasm, bytesModuleSource, wasmBytesModulePath, wasmOutputPath } from '../../../scripts/build-wasm.js';
+import { KERNELS_WASM_BASE64 } from '../../../engine/kernels/wasm/kernels-bytes.js';
 
 describe('kernels: committed kernels.wasm', function () {
   it('is what the AssemblyScript source compiles to (run npm run build:wasm after editing it)', function () {

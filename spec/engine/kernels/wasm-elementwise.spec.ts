@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../engine/kernels/wasm/elementwise.js';
-import { getKernelBackend, setKernelBackend, wasmKernelsAvailable } from '../engine/kernels/wasm/index.js';
-import { Tensor } from '../engine/tensor.js';
-import { clamp, relu } from '../engine/ops/elementwise.js';
-import { mulberry32 } from './support/kernel-oracle.js';
+import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../../../engine/kernels/wasm/elementwise.js';
+import { getKernelBackend, setKernelBackend, wasmKernelsAvailable } from '../../../engine/kernels/wasm/index.js';
+import { Tensor } from '../../../engine/tensor.js';
+import { clamp, relu } from '../../../engine/ops/elementwise.js';
+import { mulberry32 } from '../../support/kernel-oracle.js';
 
 type FloatArray = Float32Array | Float64Array;
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;

@@ -2,9 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { gemm, gemmPacked, gemmStrided, getKernelBackend, setKernelBackend, type FloatArray } from '../engine/kernels/gemm.js';
-import { conv2dForward, type ConvGeometry } from '../engine/kernels/conv.js';
-import { gemmReference } from '../engine/kernels/reference.js';
+import { gemm, gemmPacked, gemmStrided, getKernelBackend, setKernelBackend, type FloatArray } from '../../../engine/kernels/gemm.js';
+import { conv2dForward, type ConvGeometry } from '../../../engine/kernels/conv.js';
+import { gemmReference } from '../../../engine/kernels/reference.js';
 import {
   gemmWasm,
   conv2dForwardWasm,
@@ -16,8 +16,8 @@ import {
   setWasmGemmBlockElements,
   wasmKernelsActive,
   wasmKernelsAvailable,
-} from '../engine/kernels/wasm/index.js';
-import { convGeometry, dtypes, edgeCaseConvGeometries, expectConvKernelsMatchReference, mulberry32, randomArray, randomConvGeometry, relErr } from './support/kernel-oracle.js';
+} from '../../../engine/kernels/wasm/index.js';
+import { convGeometry, dtypes, edgeCaseConvGeometries, expectConvKernelsMatchReference, mulberry32, randomArray, randomConvGeometry, relErr } from '../../support/kernel-oracle.js';
 
 
 function sameBits(a: FloatArray, b: FloatArray): boolean {
@@ -26,7 +26,7 @@ function sameBits(a: FloatArray, b: FloatArray): boolean {
   return true;
 }
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** Runs a snippet in a fresh Node with the given extra environment and flags; returns its stdout. */
 function runChild(code: string, env: Record<string, string | undefined>, flags: string[] = []): string {
@@ -248,7 +248,7 @@ describe('kernels: WebAssembly SIMD backend', function () {
     });
 
     it('reloads from bytes (the browser path) and keeps computing the same results', function () {
-      const bytes = readFileSync(new URL('../engine/kernels/wasm/kernels.wasm', import.meta.url));
+      const bytes = readFileSync(new URL('../../../engine/kernels/wasm/kernels.wasm', import.meta.url));
       expect(initWasmKernels(bytes)).to.equal(true);
       const c = new Float32Array(M * N);
       gemm(false, false, M, N, K, A, 0, B, 0, c, 0, false);
