@@ -139,7 +139,7 @@ describe('transformers', () => {
     expect(() => dst.loadStateDict(tv)).to.throw(StateDictError, /'cls_token' \(renamed from torchvision's layout\) is \[1, 1, 12\]/);
   });
 
-  it("vit_b_16 loads a state dict of torchvision's 152 names and shapes (../shared/data)", function () {
+  it("vit_b_16 loads a state dict of torchvision's 152 names and shapes (../shared/data; skipped where ../shared is absent, as in a fresh clone)", function () {
     const file = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'torchvision-vit_b_16-state-dict-shapes.json');
     if (!existsSync(file)) this.skip();
     const shapes = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number[]>;
