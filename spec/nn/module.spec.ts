@@ -307,6 +307,8 @@ describe('nn: optimizers', () => {
     return out;
   };
   const close = (got: number[][], want: number[][], tol = 1e-12): void => {
+    // Shapes first: rows or entries missing from `got` would otherwise go unchecked.
+    expect(got.map((row) => row.length)).to.deep.equal(want.map((row) => row.length));
     got.forEach((row, i) => row.forEach((v, j) => expect(v, `step ${i + 1}[${j}]`).to.be.closeTo(want[i]![j]!, tol)));
   };
 
