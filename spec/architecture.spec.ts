@@ -3,7 +3,7 @@
  * imports only from the folders below it. A new folder must be added here and to the table in
  * ARCHITECTURE.md (a test checks that the two agree) before it can import anything.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { folderEdges, importGraph, repoRoot } from '../scripts/import-graph.js';
@@ -121,5 +121,31 @@ describe('architecture: docs/ARCHITECTURE.md states the layering the spec checks
     expect(t.core).to.deep.equal(['engine', 'nn', '.']);
     expect(t.table).to.deep.equal({ engine: [], nn: ['engine', 'rules'], cli: ['.', 'engine', 'nn', 'node'], demo: [] });
     expect(t.problems).to.deep.equal(["demo: cannot read 'all'"]);
+  });
+});
+
+describe('architecture: the TypeScript configs cover the folders', () => {
+  const config = (name: string): { include: string[]; exclude: string[] } => JSON.parse(readFileSync(join(repoRoot, name), 'utf8'));
+  const hasTs = (dir: string): boolean =>
+    readdirSync(dir).some((n) => (n.endsWith('.ts') && !n.endsWith('.d.ts')) || (statSync(join(dir, n)).isDirectory() && n !== 'node_modules' && hasTs(join(dir, n))));
+
+  it("tsconfig.json type-checks every top-level folder with TypeScript, and includes no folder that does not exist", () => {
+    const { include } = config('tsconfig.json');
+    const folders = readdirSync(repoRoot).filter((n) => !n.startsWith('.') && n !== 'node_modules' && n !== 'dist' && statSync(join(repoRoot, n)).isDirectory());
+    expect(folders.filter((f) => hasTs(join(repoRoot, f)) && !include.includes(f))).to.deep.equal([]);
+    expect(include.filter((f) => f !== '*.ts' && !folders.includes(f))).to.deep.equal([]);
+  });
+
+  it("tsconfig.build.json compiles exactly the folders the published entries (index.ts, node/, cli/bin.ts) import", () => {
+    const graph = importGraph();
+    const reached = new Set<string>();
+    const todo = ['index.ts', 'node/index.ts', 'cli/bin.ts'];
+    for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+      if (reached.has(f)) continue;
+      reached.add(f);
+      todo.push(...(graph.get(f) ?? []));
+    }
+    const folders = new Set([...reached].map((f) => (f.includes('/') ? f.slice(0, f.indexOf('/')) : f)));
+    expect([...config('tsconfig.build.json').include].sort()).to.deep.equal([...folders].sort());
   });
 });
