@@ -1,5 +1,5 @@
 /**
- * Differentiable explanations (issue #4): d loss(relevance) / d(input, W, b) against float64
+ * Differentiable explanations: d loss(relevance) / d(input, W, b) against float64
  * central finite differences, for every rule on a small conv and a small dense network, with a
  * constant and an output-dependent seed, through the batch-norm merge and the ResNet canonizer;
  * the double backward never re-applies a rule; a zennit-style detached rule must FAIL the check.

@@ -1,6 +1,7 @@
 /**
- * Silent wrong answers the reliability probe found (issue 15): explaining a recording made under
- * noGrad, NaN hidden by ops, prototype names as keys, a recording reused after an in-place write.
+ * Silent wrong answers, each of which a user can run into without an error: explaining a recording
+ * made under noGrad, NaN hidden by ops, prototype names as keys, a recording reused after an
+ * in-place write.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';

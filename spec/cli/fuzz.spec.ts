@@ -1,7 +1,7 @@
 /**
- * Fuzz (fast-check) over the CLI's arguments and over composite arguments (issue 15): no input ever
- * gives an untyped error, a stack trace without --debug, exit 0 with a NaN in the output, or a file
- * written anywhere but the output paths.
+ * Fuzz (fast-check) over the CLI's arguments and over composite arguments, where arbitrary user text
+ * comes in: no input ever gives an untyped error, a stack trace without --debug, exit 0 with a NaN
+ * in the output, or a file written anywhere but the output paths.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

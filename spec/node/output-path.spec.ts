@@ -1,6 +1,7 @@
 /**
  * node/output-path.ts: every writer (PNG, safetensors, the demo's files, the CLI) writes only to a
- * new path or over a writable regular file that is none of the command's inputs (issue 15, item 1).
+ * new path or over a writable regular file that is none of the command's inputs, so that no
+ * mistyped -o destroys a model, an input or what a link points to.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
