@@ -60,7 +60,7 @@ export interface Attribution {
  * walks those recorded ops and the forward with their ordinary VJPs, so no rule runs again (a
  * layer output met on that walk is just a tensor; its rule is not in that call), and the result is
  * the exact derivative, which zennit cannot give because its rules detach the parameters.
- * spec/egl.spec.ts checks it against finite differences for every rule and counts the rule calls
+ * spec/attribution/egl.spec.ts checks it against finite differences for every rule and counts the rule calls
  * (one per mapped layer during `attribute`, none during the second `grad`).
  *
  * A RecordedForward keeps its graph (and, after `createGraph`, the recorded backward) alive as long

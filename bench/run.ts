@@ -1,5 +1,6 @@
 /**
- * The benchmark suite (issue 7; issue 2's GEMM / conv / ResNet-18 numbers).
+ * The benchmark suite: every workload of workloads.ts timed in its own process, with the yardsticks of
+ * yardsticks.ts (PyTorch + zennit, TensorFlow.js, oneDNN) beside our numbers.
  *
  *   npm run bench                                   all workloads, one child process each, a table
  *   npm run bench -- --quick                        fewer runs, no raw-kernel side numbers
@@ -315,7 +316,7 @@ async function main(): Promise<void> {
   console.log(a.gcBetweenRuns ? '--gc-between-runs: a full collection (untimed) before every run' : 'steady state: no forced collection between runs (--gc-between-runs to force one)');
   if (!installedTfjs().length) console.log('TensorFlow.js side runs skipped: @tensorflow/tfjs (or tfjs-core) with tfjs-backend-cpu / -wasm is not installed');
   else if (!a.tfjs) console.log('TensorFlow.js side runs skipped (--no-tfjs)');
-  console.log(`ratios: ours / yardstick (above 1 = slower); yardsticks from issue 7, same kind of machine\n`);
+  console.log(`ratios: ours / yardstick (above 1 = slower); yardsticks in bench/yardsticks.ts, same kind of machine\n`);
   console.log(table(results, a.markdown));
 }
 

@@ -1,9 +1,9 @@
 /**
- * The benchmark workloads of issue 7 (and issue 2's GEMM / conv / ResNet-18 numbers). Every workload
- * is float32, batch 1 unless named, random weights from a seeded Rng, models in eval mode. `setup()`
- * builds everything that is not timed (models, inputs, canonized views) and returns `run`, the timed
- * body. FLOPs are counted analytically (2*M*N*K per GEMM, 2*N*O*OH*OW*(C/g)*KH*KW per conv) and
- * only where a FLOP rate means something.
+ * The benchmark workloads: raw GEMM and convolution, ResNet-18 / VGG-16 forward, gradient and LRP,
+ * and the rest `--list` prints. Every workload is float32, batch 1 unless named, random weights from
+ * a seeded Rng, models in eval mode. `setup()` builds everything that is not timed (models, inputs,
+ * canonized views) and returns `run`, the timed body. FLOPs are counted analytically (2*M*N*K per
+ * GEMM, 2*N*O*OH*OW*(C/g)*KH*KW per conv) and only where a FLOP rate means something.
  */
 import * as E from '../engine/index.js';
 import type { Tensor, LayerRecord } from '../engine/index.js';
@@ -52,7 +52,7 @@ export interface Prepared {
 export interface Workload {
   name: string;
   description: string;
-  /** Default timed runs (issue 7 asks for >= 5; the two heaviest workloads get fewer, see README). */
+  /** Default timed runs: at least 5 so the median means something; the two heaviest workloads get fewer (README). */
   runs: number;
   /** Timed runs with --quick. */
   quickRuns: number;

@@ -6,8 +6,8 @@
  * canonizer's `stack` lands in its block). Layers that only compute on parameters (a canonizer's
  * batch-norm merge) are left out unless `parameterLayers` is set.
  *
- * Render with any Graphviz (`dot -Tsvg`), or in Node/the browser with @viz-js/viz (see the README
- * section of the issue report); `ledgerSvg` draws the layer chain without any dependency.
+ * Render with any Graphviz (`dot -Tsvg`), or in Node/the browser with @viz-js/viz (not a dependency:
+ * the output is plain text); `ledgerSvg` draws the layer chain without any dependency.
  */
 import type { LayerRecord, Node, Recording, Tensor } from '../engine/index.js';
 import type { Composite, RuleAssignment } from '../composites/index.js';

@@ -2,7 +2,7 @@
  * The relevance ledger of one explanation: for every recorded layer on the input's path, in
  * execution order, how much relevance arrived at its output, how much it passed on to its inputs,
  * and where the difference went (the bias, the stabilizer, inputs that are not activations) or
- * came from. It answers "why does the relevance not sum to the output?" (GUIDE.md, section 1.4).
+ * came from. It answers "why does the relevance not sum to the output?".
  *
  * The bias share is measured with the rules' own parameter relevance (ARCHITECTURE.md, "Parameter
  * relevance"): for rules whose reducer weights by the term input (Epsilon, ZPlus, AlphaBeta, Gamma,

@@ -1,6 +1,6 @@
 /**
  * ImageNet-1k's 1000 class names in index order, as torchvision 0.21 lists them for its ImageNet
- * weights (`ResNet18_Weights.IMAGENET1K_V1.meta["categories"]`); spec/models.spec.ts checks them against
+ * weights (`ResNet18_Weights.IMAGENET1K_V1.meta["categories"]`); spec/models/class-names.spec.ts checks them against
  * the shipped copy of that list (spec/fixtures/imagenet-classes.json).
  */
 export const IMAGENET_CLASSES: readonly string[] = Object.freeze([

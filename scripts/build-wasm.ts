@@ -10,7 +10,7 @@
  * locate, fetch or copy next to a bundle.
  *
  * The binary is committed as a generated artifact, so a fresh clone (or an install without dev
- * dependencies) has the fast kernels without running a compiler; spec/kernels-wasm-build.spec.ts
+ * dependencies) has the fast kernels without running a compiler; spec/engine/kernels/wasm-build.spec.ts
  * rebuilds it in memory and fails when the committed bytes differ from what the source gives.
  */
 import { spawnSync } from 'node:child_process';

@@ -10,7 +10,7 @@ export const IMAGE_SIZE = 8;
 /** Held-out digits: the last HOLDOUT of a seeded shuffle. */
 export const HOLDOUT = 360;
 export const SPLIT_SEED = 13;
-/** Accuracy the shipped weights reach on the held-out digits (spec/teach-model.spec.ts checks it). */
+/** Accuracy the shipped weights reach on the held-out digits (spec/teach/model.spec.ts checks it). */
 export const STATED_HELDOUT_ACCURACY = 0.95;
 
 export interface Digits {

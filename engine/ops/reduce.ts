@@ -10,7 +10,8 @@ export const meanOp: OpDef<SumAttrs> = {
   name: 'mean',
   forward([x], attrs) {
     const total = sumOp.forward([x!], attrs) as Tensor;
-    // The same value as multiplying by the float 1/count (what mean was before it was one op).
+    // Multiplied by 1/count rounded to the dtype, not divided by count: the same bits as
+    // mul(sum(x), 1 / count), so a mean and the sum-then-scale a user writes agree exactly.
     const scale = x!.dtype === 'float32' ? Math.fround(1 / countOf(x!.shape, attrs.axes)) : 1 / countOf(x!.shape, attrs.axes);
     K.scale(total.data, scale);
     return total;

@@ -1,6 +1,6 @@
 /**
  * The original straightforward kernels, kept verbatim as the oracle that the engine's kernels
- * (every backend in engine/kernels/) are tested against (spec/kernels.spec.ts, kernel-oracle.ts)
+ * (every backend in engine/kernels/) are tested against (spec/engine/kernels/gemm-conv.spec.ts, kernel-oracle.ts)
  * and benchmarked against (bench/kernels.ts). Not shipped.
  */
 import type { ConvGeometry, FloatArray } from '../../engine/kernels/types.js';

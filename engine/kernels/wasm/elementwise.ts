@@ -26,7 +26,7 @@ function floatPair(src: Storage, dst: Storage): boolean | null {
 
 /**
  * Below this many elements the JavaScript loops run: the copies and the call cost more than the
- * mispredictions they save (measured by bench/clamp-wasm.ts, see engine/kernels/wasm/README.md).
+ * mispredictions they save (the measurements are in engine/kernels/wasm/README.md).
  */
 export const WASM_ELEMENTWISE_MIN = 256;
 
