@@ -27,7 +27,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   node: ['engine', 'nn', 'image', 'conformance'],
   cli: [...CORE, '.', 'node', 'demo'],
   demo: [...CORE, '.', 'node'],
-  examples: [...CORE, '.', 'node'],
+  examples: [...CORE, '.', 'node', 'demo', 'teach'],
   // bench/browser.ts drives Chromium through the specs' browser harness (spec/support/browser.ts).
   bench: [...CORE, '.', 'node', 'demo', 'spec'],
   scripts: [...CORE, '.', 'node', 'demo', 'teach'],
