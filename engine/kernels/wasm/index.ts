@@ -87,6 +87,7 @@ export type WasmVariant = 'simd' | 'relaxed-simd' | 'custom';
 let variant: WasmVariant | null = null;
 let relaxedWanted = readRelaxedEnv();
 let relaxedNote: string | null = null;
+let relaxedFailure: string | null = null;
 
 function readRelaxedEnv(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
@@ -271,6 +272,7 @@ function loadEmbedded(): void {
   let bytes = embeddedPlain();
   if (!relaxedWanted) relaxedNote = 'relaxed SIMD switched off (LRP_TAPE_WASM_RELAXED=0 or setWasmRelaxedSimd(false))';
   else if (!WA.validate(embeddedRelaxed())) relaxedNote = 'this runtime lacks WebAssembly relaxed SIMD (Node 20: node --experimental-wasm-relaxed-simd)';
+  else if (relaxedFailure !== null) relaxedNote = relaxedFailure;
   else {
     relaxedNote = null;
     as = 'relaxed-simd';
@@ -281,26 +283,36 @@ function loadEmbedded(): void {
     fail('the embedded kernel module does not validate: this runtime lacks WebAssembly SIMD');
     return;
   }
+  // A relaxed module that validates but will not load falls back to the plain one.
+  const failed = (e: unknown): boolean | Promise<boolean> => {
+    if (as !== 'relaxed-simd') return fail(reasonOf(e));
+    relaxedFailure = `the relaxed-SIMD module failed to load (${reasonOf(e)})`;
+    const before = pending;
+    loadEmbedded();
+    // The plain module's own asynchronous compile, if it needed one: ready() waits for it too.
+    return pending !== null && pending !== before ? pending : kernels !== null;
+  };
   try {
     instantiate(new WA.Module(bytes), as);
   } catch (err) {
     if (!(err instanceof RangeError)) {
-      fail(reasonOf(err));
+      failed(err);
       return;
     }
-    pending = WA.compile(bytes).then(
+    const compiling: Promise<boolean> = WA.compile(bytes).then(
       (module) => {
         try {
           instantiate(module, as);
           return true;
         } catch (e) {
-          return fail(reasonOf(e));
+          return failed(e);
         }
       },
-      (e: unknown) => fail(reasonOf(e)),
+      (e: unknown) => failed(e),
     ).finally(() => {
-      pending = null;
+      if (pending === compiling) pending = null;
     });
+    pending = compiling;
   }
 }
 
