@@ -42,6 +42,8 @@ export interface BenchResult {
   warmup: number;
   /** 'ts' | 'wasm' for lrp-tape; 'tfjs-cpu' | 'tfjs-wasm' for the TensorFlow.js side runs. */
   kernels: string;
+  /** The engine's WebAssembly module ('simd' or 'relaxed-simd'; null: none, or a TensorFlow.js run). */
+  wasm_variant?: string | null;
   [extra: string]: unknown;
 }
 
@@ -129,6 +131,7 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
   const { tfjsWorkloads } = await import('./tfjs.js');
   const { timeRuns, peakRssMb, gcAvailable } = await import('./timing.js');
   const backend = await configureBackend({ kernels: a.kernels, threads: a.threads });
+  const wasmVariant = (await import('../engine/kernels/status.js')).kernelStatus().wasmVariant;
   // `threads` records --threads; without it, what the engine uses by default.
   const threads = a.threads ?? backend.threadsUsed;
   const log = (line: string): void => {
@@ -175,6 +178,7 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
       kernels,
       planned_runs: planned,
       kernels_source: name.startsWith('tfjs-') ? 'tfjs' : backend.kernelsSource,
+      wasm_variant: name.startsWith('tfjs-') ? null : wasmVariant,
       threads_note: threadsNote,
       frozen: a.frozen,
       gc_between_runs: a.gcBetweenRuns && gcAvailable,
@@ -193,7 +197,9 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
 function runChildren(names: readonly string[], a: Args): BenchResult[] {
   const results: BenchResult[] = [];
   for (const name of names) {
-    const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--only', name, '--json', '--progress'];
+    // WebAssembly feature flags (node --experimental-wasm-relaxed-simd npm run bench) reach every workload's process.
+    const wasmFlags = process.execArgv.filter((f) => f.startsWith('--experimental-wasm-'));
+    const args = [...wasmFlags, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--only', name, '--json', '--progress'];
     if (a.runs !== undefined) args.push('--runs', String(a.runs));
     if (a.warmup !== undefined) args.push('--warmup', String(a.warmup));
     if (a.threads !== undefined) args.push('--threads', String(a.threads));
@@ -311,7 +317,7 @@ async function main(): Promise<void> {
   const r0 = results[0];
   console.log(`\nlrp-tape bench  ${a.quick ? '(--quick)  ' : ''}started ${startLine}`);
   console.log(`finished after ${((Date.now() - t0) / 60000).toFixed(1)} min, load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  if (r0) console.log(`kernels: ${r0.kernels} (${String(r0.kernels_source)}); threads asked ${r0.threads}, used ${r0.threads_used}: ${String(r0.threads_note)}`);
+  if (r0) console.log(`kernels: ${r0.kernels}${r0.wasm_variant ? ` ${r0.wasm_variant}` : ''} (${String(r0.kernels_source)}); threads asked ${r0.threads}, used ${r0.threads_used}: ${String(r0.threads_note)}`);
   if (a.frozen) console.log('--frozen: parameters do not require grad in the gradient / LRP workloads');
   console.log(a.gcBetweenRuns ? '--gc-between-runs: a full collection (untimed) before every run' : 'steady state: no forced collection between runs (--gc-between-runs to force one)');
   if (!installedTfjs().length) console.log('TensorFlow.js side runs skipped: @tensorflow/tfjs (or tfjs-core) with tfjs-backend-cpu / -wasm is not installed');

@@ -14,6 +14,6 @@ export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
 export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, paramVersion } from './param-cache.js';
 export { markModelState, markModified } from './model-state.js';
 export { setKernelBackend, getKernelBackend, type KernelBackend } from './kernels/dispatch.js';
-export { loadWasmKernels } from './kernels/wasm/index.js';
+export { loadWasmKernels, setWasmRelaxedSimd, wasmVariant, type WasmVariant } from './kernels/wasm/index.js';
 export { ready, kernelStatus, type KernelStatus } from './kernels/status.js';
 export { setKernelThreads, getKernelThreads, startKernelWorkers, startKernelWorkersAsync, setKernelWorkerUrl } from './kernels/parallel/index.js';

@@ -1,7 +1,7 @@
 /**
  * `npm run build` (and `prepare`: npm install in a clone, npm pack): a fresh dist/ with ESM JavaScript, declarations and source maps
  * (sources inlined, so a map works without the .ts files, which are not published), plus
- * kernels.wasm for users who host the kernel module themselves (the library itself loads the
+ * kernels.wasm and kernels-relaxed.wasm for users who host the kernel module themselves (the library itself loads the
  * embedded copy in kernels-bytes.ts). A build that fails leaves no half-built dist/ behind.
  */
 import { spawnSync } from 'node:child_process';
@@ -26,6 +26,7 @@ if (res.status !== 0) {
   process.exit(1);
 }
 copyFileSync(join(root, 'engine/kernels/wasm/kernels.wasm'), join(dist, 'engine/kernels/wasm/kernels.wasm'));
+copyFileSync(join(root, 'engine/kernels/wasm/kernels-relaxed.wasm'), join(dist, 'engine/kernels/wasm/kernels-relaxed.wasm'));
 const bin = join(dist, 'cli/bin.js');
 if (!existsSync(bin)) {
   console.error('build: dist/cli/bin.js is missing');

@@ -4,12 +4,15 @@
  * forward recording included), timed with performance.now(). Runs on the page's main thread, or
  * (`?worker=1`) inside a dedicated Web Worker started by the page, where `?threads=N` adds kernel
  * threads (nested workers running kernel-worker.js). Imports the library's root entry as a browser
- * bundle would.
+ * bundle would. `?workload=resnet18-forward` or `gemm-1024` times those instead (as in
+ * bench/workloads.ts); `?relaxed=0` switches to the plain SIMD kernels first (relaxed SIMD is
+ * Chromium's default).
  */
 import { engine as E, models, canonizers, composites, attribution, ready } from '../../index.js';
 
 interface BenchResult {
   backend: string;
+  wasmVariant: string | null;
   threads: number;
   warmup: number;
   runs: number[];
@@ -21,22 +24,15 @@ async function main(): Promise<BenchResult> {
   const runs = Number(params.get('runs') ?? 9);
   const threads = Number(params.get('threads') ?? 1);
   await ready();
+  if (params.get('relaxed') === '0') E.setWasmRelaxedSimd(false);
+  await ready();
   if (threads > 1) {
     E.setKernelWorkerUrl(new URL('kernel-worker.js', location.href).href);
     E.setKernelThreads(threads);
     await E.startKernelWorkersAsync(60_000);
   }
   const status = await ready();
-  const model = models.resnet18({ rng: new E.Rng(18) });
-  model.eval();
-  const x = E.randn([1, 3, 224, 224], { dtype: 'float32', rng: new E.Rng(224) });
-  const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
-  const composite = composites.epsilonPlusFlat();
-  const once = (): void => {
-    const rec = attribution.recordForward(view, x);
-    const seed = attribution.oneHotSeed(rec.output, [E.argmax(rec.output, 1).data[0]!]);
-    rec.attribute(seed, { composite });
-  };
+  const once = workload(params.get('workload') ?? 'resnet18-lrp');
   for (let i = 0; i < warmup; i++) once();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -44,7 +40,28 @@ async function main(): Promise<BenchResult> {
     once();
     times.push(performance.now() - t0);
   }
-  return { backend: status.backend, threads: status.threads, warmup, runs: times };
+  return { backend: status.backend, wasmVariant: status.wasmVariant, threads: status.threads, warmup, runs: times };
+}
+
+function workload(name: string): () => void {
+  if (name === 'gemm-1024') {
+    const rng = new E.Rng(1024);
+    const a = E.randn([1024, 1024], { dtype: 'float32', rng });
+    const b = E.randn([1024, 1024], { dtype: 'float32', rng });
+    return () => void E.matmul(a, b);
+  }
+  const model = models.resnet18({ rng: new E.Rng(18) });
+  model.eval();
+  const x = E.randn([1, 3, 224, 224], { dtype: 'float32', rng: new E.Rng(224) });
+  if (name === 'resnet18-forward') return () => void E.noGrad(() => model.call(x));
+  if (name !== 'resnet18-lrp') throw new Error(`unknown workload '${name}' (resnet18-lrp, resnet18-forward, gemm-1024)`);
+  const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
+  const composite = composites.epsilonPlusFlat();
+  return () => {
+    const rec = attribution.recordForward(view, x);
+    const seed = attribution.oneHotSeed(rec.output, [E.argmax(rec.output, 1).data[0]!]);
+    rec.attribute(seed, { composite });
+  };
 }
 
 interface Scope {

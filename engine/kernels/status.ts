@@ -3,7 +3,7 @@
  */
 import type { KernelBackend } from './types.js';
 import { getKernelBackend } from './dispatch.js';
-import { wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending } from './wasm/index.js';
+import { wasmKernelsAvailable, wasmLoadFailure, wasmLoadPending, wasmRelaxedNote, wasmVariant, type WasmVariant } from './wasm/index.js';
 import { getKernelThreads, kernelThreadsDisabledReason, noThreadsReason } from './parallel/index.js';
 
 export interface KernelStatus {
@@ -13,6 +13,10 @@ export interface KernelStatus {
   wasmLoaded: boolean;
   /** Why it is not, when it failed to load; null when it loaded or is still loading. */
   wasmFailure: string | null;
+  /** Which WebAssembly module is loaded: 'relaxed-simd' (fused multiply-add in GEMM), 'simd', 'custom' (loadWasmKernels with other bytes); null when none. */
+  wasmVariant: WasmVariant | null;
+  /** Why the plain SIMD module runs rather than the relaxed one (switched off, or the runtime lacks relaxed SIMD); null otherwise. */
+  wasmRelaxedNote: string | null;
   /** Threads GEMM and convolutions are split over (1: the calling thread only). */
   threads: number;
   /** Why fewer threads run than were asked for, or than the machine has (no worker_threads here, a failed worker, ...); null when nothing limits them. */
@@ -25,6 +29,8 @@ export function kernelStatus(): KernelStatus {
     backend: getKernelBackend(),
     wasmLoaded: wasmKernelsAvailable(),
     wasmFailure: wasmLoadFailure(),
+    wasmVariant: wasmVariant(),
+    wasmRelaxedNote: wasmRelaxedNote(),
     threads: getKernelThreads(),
     threadsNote: kernelThreadsDisabledReason() ?? noThreadsReason(),
   };

@@ -47,7 +47,7 @@ describe('package: installed from the tarball', function () {
 
   it('is small and holds LICENSE, README, a fresh dist with types, source maps and kernels.wasm, and no tests or sources', () => {
     expect(packed.bytes, `tarball ${packed.bytes} bytes`).to.be.below(MAX_TARBALL_BYTES);
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/node/index.js', 'dist/node/index.d.ts', 'dist/cli/bin.js', 'dist/engine/kernels/wasm/kernels.wasm', 'dist/engine/kernels/parallel/worker.js']) {
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/index.js.map', 'dist/node/index.js', 'dist/node/index.d.ts', 'dist/cli/bin.js', 'dist/engine/kernels/wasm/kernels.wasm', 'dist/engine/kernels/wasm/kernels-relaxed.wasm', 'dist/engine/kernels/parallel/worker.js']) {
       expect(packed.files, f).to.include(f);
     }
     const stray = packed.files.filter((f) => f.startsWith('spec/') || f.endsWith('.safetensors') || (f.endsWith('.ts') && !f.endsWith('.d.ts')));

@@ -11,11 +11,12 @@
 import type { PortLike, WorkerLike, WorkerThreadsLike } from './worker-threads.js';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, READY, FAILED, EXITED, STARTING, ERROR,
-  CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, type BufferMessage, type WorkerInit,
+  CONTROL_BYTES, SPIN_MS, spinWhileEqual, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS, MAX_CHUNKS, SCHED_INTS, readError, wasmVariantCode, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { ResidentArena } from './resident.js';
 import { BOOTSTRAP, workerEntry } from './start.js';
 import { InternalError } from '../../errors.js';
+import { wasmVariant, type WasmVariant } from '../wasm/index.js';
 
 type WT = WorkerThreadsLike;
 
@@ -81,6 +82,7 @@ export class Pool {
         sched: this.sched.buffer as SharedArrayBuffer,
         port: port2,
         index: i + 1,
+        wasmVariant: wasmVariantCode(wasmVariant()),
         entry,
         tsx,
       };
@@ -150,9 +152,10 @@ export class Pool {
     return this.ready();
   }
 
-  /** Whether every worker has the WebAssembly kernels (the main thread must not mix kernel sets). */
-  workersHaveWasm(): boolean {
-    return this.slots.every((s) => s.control[WASM] === 1);
+  /** Whether every worker runs this WebAssembly module variant (the main thread must not mix kernel sets). */
+  workersHaveWasm(variant: WasmVariant | null): boolean {
+    const code = wasmVariantCode(variant);
+    return code > 0 && this.slots.every((s) => s.control[WASM] === code);
   }
 
   /** Makes the data buffer at least `bytes` long; false when that would pass MAX_DATA_BYTES. */

@@ -8,13 +8,14 @@
  * Nothing goes through the event loop of either thread except a replaced data buffer, which the
  * worker pulls synchronously with `receiveMessageOnPort` when the descriptor names a newer one.
  */
+import type { WasmVariant } from '../wasm/index.js';
 
 /** Int32 slots of the control block. */
 export const STATE = 0;
 export const SEQ = 1;
 export const DONE = 2;
 export const STATUS = 3;
-/** 1 when the worker's WebAssembly kernels loaded (it must run the same kernel set as the main thread). */
+/** The worker's WebAssembly module as a wasmVariantCode, 0 when none loaded (it must run the same kernels as the main thread). */
 export const WASM = 4;
 /** Bytes of the UTF-8 error message at ERR_BYTE. */
 export const ERR_LEN = 5;
@@ -70,12 +71,25 @@ export interface BufferMessage {
   resident?: boolean;
 }
 
+const WASM_VARIANTS: readonly (WasmVariant | null)[] = [null, 'simd', 'relaxed-simd', 'custom'];
+
+/** A WebAssembly module variant as a control-block integer (0: none loaded). */
+export function wasmVariantCode(v: WasmVariant | null): number {
+  return WASM_VARIANTS.indexOf(v);
+}
+
+export function wasmVariantOfCode(code: number): WasmVariant | null {
+  return WASM_VARIANTS[code] ?? null;
+}
+
 /** What the worker receives as workerData. */
 export interface WorkerInit {
   control: SharedArrayBuffer;
   sched: SharedArrayBuffer;
   port: unknown;
   index: number;
+  /** The calling thread's WebAssembly module (wasmVariantCode): the worker loads the same one. */
+  wasmVariant?: number;
 }
 
 // Conv descriptor fields, after D_ARGS: kind, split, u0, u1, a/b/out element offsets, then the geometry.

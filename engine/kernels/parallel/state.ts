@@ -8,6 +8,7 @@ import { Pool } from './pool.js';
 import { workerThreadsModule, availableCores, setWorkerEntry } from './start.js';
 import { RESIDENT_BYTES } from './resident.js';
 import { webThreadsUnavailableReason } from './web.js';
+import { wasmVariant } from '../wasm/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Thread count
@@ -119,7 +120,7 @@ export function usablePool(wasm: boolean): Pool | null {
     }
     return null;
   }
-  if (wasm && !pool.workersHaveWasm()) return null;
+  if (wasm && !pool.workersHaveWasm(wasmVariant())) return null;
   return pool;
 }
 

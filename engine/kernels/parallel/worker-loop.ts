@@ -15,12 +15,12 @@
  */
 import type { FloatArray, ConvGeometry } from '../types.js';
 import { kernels, setKernelBackend } from '../dispatch.js';
-import { wasmKernelsAvailable } from '../wasm/index.js';
+import { setWasmRelaxedSimd, wasmVariant } from '../wasm/index.js';
 import { setKernelThreads } from './state.js';
 import {
   STATE, SEQ, DONE, STATUS, WASM, D_OP, D_GEN, D_F64, D_WASM, D_ARGS, READY, EXITED, OK, ERROR,
   OP_GEMM, OP_CONV, GEOMETRY_KEYS, NEXT, COUNT, TAIL_READY, BOUNDS, OWNERS,
-  writeError, type BufferMessage, type WorkerInit,
+  writeError, wasmVariantCode, wasmVariantOfCode, type BufferMessage, type WorkerInit,
 } from './protocol.js';
 import { convTile, dimsOf, gemmChunk, type ConvFn, type ConvKind } from './tiles.js';
 
@@ -149,7 +149,11 @@ export function serveKernelJobs(init: WorkerInit, source: BufferSource, extraJob
     Atomics.notify(control, STATE);
   });
 
-  control[WASM] = wasmKernelsAvailable() ? 1 : 0;
+  // The calling thread's module variant, when it is an embedded one this worker loaded otherwise
+  // (relaxed SIMD switched off there by setWasmRelaxedSimd, not by the shared environment).
+  const wanted = init.wasmVariant === undefined ? null : wasmVariantOfCode(init.wasmVariant);
+  if ((wanted === 'simd' || wanted === 'relaxed-simd') && wasmVariant() !== wanted) setWasmRelaxedSimd(wanted === 'relaxed-simd');
+  control[WASM] = wasmVariantCode(wasmVariant());
   Atomics.store(control, STATE, READY);
   Atomics.notify(control, STATE);
 

@@ -13,13 +13,20 @@
  *
  * Choosing the backend: `LRP_TAPE_KERNELS=ts` in the environment, or `setKernelBackend('ts')`
  * (../preference.ts), forces TypeScript; 'wasm' (the default) uses WebAssembly when it is loaded.
+ *
+ * Two embedded modules from one source: plain SIMD, and relaxed SIMD whose GEMM micro-kernels use
+ * fused multiply-add (the last bits differ). The relaxed one loads where the runtime validates it
+ * (current browsers; Node 20 with --experimental-wasm-relaxed-simd), the plain one otherwise;
+ * `LRP_TAPE_WASM_RELAXED=0` or `setWasmRelaxedSimd(false)` keeps the plain one. `wasmVariant()`
+ * says which runs; kernel workers load the same one (parallel/worker-loop.ts), so results stay
+ * bit-identical for any thread count.
  * `loadWasmKernels(source)` replaces the embedded module with other bytes (e.g. a rebuilt one).
  *
  * Data transfer: tensors live in JavaScript typed arrays, so every call copies its operands into
  * linear memory (grown as needed, never shrunk) and its result back out: O(n^2) against O(n^3)
  * arithmetic for the GEMM, one image at a time for the convolutions.
  */
-import { KERNELS_WASM_BASE64 } from './kernels-bytes.js';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-bytes.js';
 import type { FloatArray } from '../types.js';
 import { preferredKernelBackend } from '../preference.js';
 
@@ -71,6 +78,33 @@ const WA = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 let kernels: KernelExports | null = null;
 
+/**
+ * Which module runs: one of the two embedded builds ('simd', 'relaxed-simd'; also when the same
+ * bytes were loaded from elsewhere) or other bytes given to `loadWasmKernels` ('custom').
+ */
+export type WasmVariant = 'simd' | 'relaxed-simd' | 'custom';
+
+let variant: WasmVariant | null = null;
+let relaxedWanted = readRelaxedEnv();
+let relaxedNote: string | null = null;
+let relaxedFailure: string | null = null;
+
+function readRelaxedEnv(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = env?.LRP_TAPE_WASM_RELAXED?.trim().toLowerCase();
+  return !(v === '0' || v === 'false' || v === 'off' || v === 'no');
+}
+
+/** The loaded module's variant; null when none is loaded. */
+export function wasmVariant(): WasmVariant | null {
+  return kernels === null ? null : variant;
+}
+
+/** Why the relaxed-SIMD module does not run although the plain one does (switched off, or the runtime lacks relaxed SIMD); null otherwise. */
+export function wasmRelaxedNote(): string | null {
+  return variant === 'simd' ? relaxedNote : null;
+}
+
 /** Whether the WebAssembly kernels are loaded (whatever the preference). */
 export function wasmKernelsAvailable(): boolean {
   return kernels !== null;
@@ -107,12 +141,13 @@ export function wasmLoadPending(): Promise<boolean> | null {
 
 const KERNEL_EXPORTS = ['heapBase', 'gemmF32', 'gemmF64', 'im2colF32', 'im2colF64', 'col2imF32', 'col2imF64', 'clampF32', 'clampF64', 'reluF32', 'reluF64'] as const;
 
-function instantiate(module: object): void {
+function instantiate(module: object, as: WasmVariant): void {
   const instance = new WA!.Instance(module, { env: { abort: abortImport } });
   const exp = instance.exports as KernelExports;
   const missing = KERNEL_EXPORTS.filter((name) => typeof exp[name] !== 'function');
   if (missing.length) throw new Error(`the module lacks the kernel exports ${missing.join(', ')}`);
   install(exp);
+  variant = as;
   failure = null;
 }
 
@@ -127,9 +162,9 @@ export function initWasmKernels(source: BufferSource | object): boolean {
   try {
     if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
       if (!WA.validate(source)) return fail('the module does not validate (WebAssembly SIMD is needed)');
-      instantiate(new WA.Module(source));
+      instantiate(new WA.Module(source), variantOfBytes(source));
     } else {
-      instantiate(source);
+      instantiate(source, 'custom');
     }
     return true;
   } catch (err) {
@@ -153,7 +188,7 @@ export async function loadWasmKernels(
     }
     const bytes = resolved instanceof ArrayBuffer || ArrayBuffer.isView(resolved) ? resolved : await resolved.arrayBuffer();
     if (!WA.validate(bytes)) return fail(`${what} is not a valid kernel module (WebAssembly SIMD is needed)`);
-    instantiate(await WA.compile(bytes));
+    instantiate(await WA.compile(bytes), variantOfBytes(bytes));
     return true;
   } catch (err) {
     return fail(`${what}: ${reasonOf(err)}`);
@@ -179,11 +214,49 @@ function abortImport(): never {
   throw new Error('lrp-tape wasm kernels: abort');
 }
 
-function embeddedBytes(): Uint8Array {
-  const text = atob(KERNELS_WASM_BASE64);
+function decodeBase64(base64: string): Uint8Array {
+  const text = atob(base64);
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
+}
+
+let plainBytes: Uint8Array | null = null;
+let relaxedBytes: Uint8Array | null = null;
+
+function embeddedPlain(): Uint8Array {
+  return (plainBytes ??= decodeBase64(KERNELS_WASM_BASE64));
+}
+
+function embeddedRelaxed(): Uint8Array {
+  return (relaxedBytes ??= decodeBase64(KERNELS_RELAXED_WASM_BASE64));
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Bytes loaded from elsewhere may be one of the embedded builds (dist/ ships both files). */
+function variantOfBytes(source: BufferSource): WasmVariant {
+  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (sameBytes(bytes, embeddedPlain())) return 'simd';
+  if (sameBytes(bytes, embeddedRelaxed())) return 'relaxed-simd';
+  return 'custom';
+}
+
+/**
+ * Uses the relaxed-SIMD kernels where the runtime has them (`true`, the default unless
+ * `LRP_TAPE_WASM_RELAXED=0`) or the plain SIMD ones (`false`), loading the embedded module of that
+ * variant now (on a browser's main thread asynchronously: `await ready()`). Returns the variant that
+ * runs afterwards. Kernel workers started before keep theirs, and the calling thread does not split
+ * work over workers that run another variant.
+ */
+export function setWasmRelaxedSimd(enabled: boolean): WasmVariant | null {
+  relaxedWanted = enabled;
+  loadEmbedded();
+  return wasmVariant();
 }
 
 /**
@@ -195,31 +268,51 @@ function loadEmbedded(): void {
     fail('this runtime has no WebAssembly');
     return;
   }
-  const bytes = embeddedBytes();
-  if (!WA.validate(bytes)) {
+  let as: WasmVariant = 'simd';
+  let bytes = embeddedPlain();
+  if (!relaxedWanted) relaxedNote = 'relaxed SIMD switched off (LRP_TAPE_WASM_RELAXED=0 or setWasmRelaxedSimd(false))';
+  else if (!WA.validate(embeddedRelaxed())) relaxedNote = 'this runtime lacks WebAssembly relaxed SIMD (Node 20: node --experimental-wasm-relaxed-simd)';
+  else if (relaxedFailure !== null) relaxedNote = relaxedFailure;
+  else {
+    relaxedNote = null;
+    as = 'relaxed-simd';
+    bytes = embeddedRelaxed();
+  }
+  if (kernels !== null && variant === as) return;
+  if (as === 'simd' && !WA.validate(bytes)) {
     fail('the embedded kernel module does not validate: this runtime lacks WebAssembly SIMD');
     return;
   }
+  // A relaxed module that validates but will not load falls back to the plain one.
+  const failed = (e: unknown): boolean | Promise<boolean> => {
+    if (as !== 'relaxed-simd') return fail(reasonOf(e));
+    relaxedFailure = `the relaxed-SIMD module failed to load (${reasonOf(e)})`;
+    const before = pending;
+    loadEmbedded();
+    // The plain module's own asynchronous compile, if it needed one: ready() waits for it too.
+    return pending !== null && pending !== before ? pending : kernels !== null;
+  };
   try {
-    instantiate(new WA.Module(bytes));
+    instantiate(new WA.Module(bytes), as);
   } catch (err) {
     if (!(err instanceof RangeError)) {
-      fail(reasonOf(err));
+      failed(err);
       return;
     }
-    pending = WA.compile(bytes).then(
+    const compiling: Promise<boolean> = WA.compile(bytes).then(
       (module) => {
         try {
-          instantiate(module);
+          instantiate(module, as);
           return true;
         } catch (e) {
-          return fail(reasonOf(e));
+          return failed(e);
         }
       },
-      (e: unknown) => fail(reasonOf(e)),
+      (e: unknown) => failed(e),
     ).finally(() => {
-      pending = null;
+      if (pending === compiling) pending = null;
     });
+    pending = compiling;
   }
 }
 

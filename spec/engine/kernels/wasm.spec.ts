@@ -13,6 +13,7 @@ import {
   wasmLoadFailure,
   wasmKernelsActive,
   wasmKernelsAvailable,
+  wasmVariant,
 } from '../../../engine/kernels/wasm/index.js';
 import { convGeometry, dtypes, edgeCaseConvGeometries, expectConvKernelsMatchReference, mulberry32, randomArray, randomConvGeometry, relErr } from '../../support/kernel-oracle.js';
 
@@ -245,8 +246,12 @@ describe('kernels: WebAssembly SIMD backend', function () {
     });
 
     it('reloads from bytes (the browser path) and keeps computing the same results', function () {
-      const bytes = readFileSync(new URL('../../../engine/kernels/wasm/kernels.wasm', import.meta.url));
+      // The file of the module that runs (relaxed SIMD under --experimental-wasm-relaxed-simd), so the spec files after this one keep it.
+      const variant = wasmVariant();
+      const file = variant === 'relaxed-simd' ? 'kernels-relaxed.wasm' : 'kernels.wasm';
+      const bytes = readFileSync(new URL(`../../../engine/kernels/wasm/${file}`, import.meta.url));
       expect(initWasmKernels(bytes)).to.equal(true);
+      expect(wasmVariant(), 'the dist/ file of an embedded module counts as that module').to.equal(variant);
       const c = new Float32Array(M * N);
       gemm(false, false, M, N, K, A, 0, B, 0, c, 0, false);
       const again = new Float32Array(M * N);

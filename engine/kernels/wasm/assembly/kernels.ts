@@ -13,8 +13,11 @@
 // one broadcast A value and a product temporary that is 12 of the 15 xmm registers V8 allocates,
 // so nothing spills (5x8, 6x8, 8x8 and 4x12 all spill and run at half speed), and 16 independent
 // mul/add per k-step keep both multiply and both add pipes busy.
-// No FMA: relaxed SIMD is not enabled by default in Node 20, and mul + add separately issue on
-// distinct pipes on current x86 cores, so the peak is the same.
+// The same source compiles twice (scripts/build-wasm.ts): plain SIMD, where the micro-kernels
+// multiply and add separately, and with relaxed SIMD, where they use relaxed_madd (a fused
+// multiply-add where the CPU has one: one rounding instead of two, so the last bits differ). The
+// loader (../index.ts) takes the relaxed module where the runtime validates it (current browsers;
+// Node 20 only behind --experimental-wasm-relaxed-simd) and the plain one otherwise.
 
 const MR: i32 = 4;
 /**
@@ -308,13 +311,27 @@ function macroKernel<T>(
   }
 }
 
+/** c + a * b per f32 lane: fused (relaxed_madd) in the relaxed build, mul then add in the plain one. */
+@inline
+function maddF32(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** c + a * b per f64 lane, as maddF32. */
+@inline
+function maddF64(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
+  return f64x2.add(c, f64x2.mul(a, b));
+}
+
 function micro<T>(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwrite: bool): void {
   if (sizeof<T>() == 4) micro4x8F32(kc, a, b, c, ldcB, overwrite);
   else micro4x4F64(kc, a, b, c, ldcB, overwrite);
 }
 
 /**
- * 4x8 f32 tile: per k, two f32x4 of B, four broadcast A values, 8 mul + 8 add. Deliberately not
+ * 4x8 f32 tile: per k, two f32x4 of B, four broadcast A values, 8 multiply-adds. Deliberately not
  * unrolled: unrolled over k, binaryen and TurboFan hoist the loads of later steps and the 15 xmm
  * registers spill (measured: 30 GFLOP/s unrolled against 47 for this loop, with operands in L1).
  */
@@ -327,13 +344,13 @@ function micro4x8F32(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwri
   while (p > 0) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     let x = v128.load32_splat(a);
-    c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+    c00 = maddF32(x, b0, c00); c01 = maddF32(x, b1, c01);
     x = v128.load32_splat(a, 4);
-    c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+    c10 = maddF32(x, b0, c10); c11 = maddF32(x, b1, c11);
     x = v128.load32_splat(a, 8);
-    c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+    c20 = maddF32(x, b0, c20); c21 = maddF32(x, b1, c21);
     x = v128.load32_splat(a, 12);
-    c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+    c30 = maddF32(x, b0, c30); c31 = maddF32(x, b1, c31);
     a += 16;
     b += 32;
     p -= 1;
@@ -351,7 +368,7 @@ function micro4x8F32(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwri
   }
 }
 
-/** 4x4 f64 tile: per k, two f64x2 of B, four broadcast A values, 8 mul + 8 add; not unrolled either. */
+/** 4x4 f64 tile: per k, two f64x2 of B, four broadcast A values, 8 multiply-adds; not unrolled either. */
 function micro4x4F64(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwrite: bool): void {
   let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
   let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
@@ -360,13 +377,13 @@ function micro4x4F64(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwri
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     let x = v128.load64_splat(a);
-    c00 = f64x2.add(c00, f64x2.mul(x, b0)); c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    c00 = maddF64(x, b0, c00); c01 = maddF64(x, b1, c01);
     x = v128.load64_splat(a, 8);
-    c10 = f64x2.add(c10, f64x2.mul(x, b0)); c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    c10 = maddF64(x, b0, c10); c11 = maddF64(x, b1, c11);
     x = v128.load64_splat(a, 16);
-    c20 = f64x2.add(c20, f64x2.mul(x, b0)); c21 = f64x2.add(c21, f64x2.mul(x, b1));
+    c20 = maddF64(x, b0, c20); c21 = maddF64(x, b1, c21);
     x = v128.load64_splat(a, 24);
-    c30 = f64x2.add(c30, f64x2.mul(x, b0)); c31 = f64x2.add(c31, f64x2.mul(x, b1));
+    c30 = maddF64(x, b0, c30); c31 = maddF64(x, b1, c31);
     a += 32;
     b += 32;
   }
