@@ -4,7 +4,10 @@
  * into memory, one memcpy of it), and the peak memory of one VGG-16 LRP explanation after loading.
  *
  *   node --import tsx bench/load-weights.ts [--file PATH] [--runs N] [--dtype float32|float64]
- *        [--method copy|assign|file] [--explain] [--json]
+ *        [--method copy|assign|file] [--init random|empty] [--explain] [--json]
+ *
+ * `--init empty` builds the model without drawing its random initial weights (`vgg16({init: 'empty'})`),
+ * as the CLI does before loading.
  *
  * The file (random torchvision-initialised VGG-16 weights, 553 MB) is written with the project's own
  * writer on first use; it belongs in /tmp and is never committed. Every run is a fresh child process,
@@ -29,13 +32,14 @@ interface Args {
   runs: number;
   dtype: 'float32' | 'float64';
   method: 'copy' | 'assign' | 'file';
+  init: 'random' | 'empty';
   explain: boolean;
   json: boolean;
   child: 'load' | 'yardstick' | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { file: DEFAULT_FILE, runs: 3, dtype: 'float32', method: 'copy', explain: false, json: false, child: null };
+  const a: Args = { file: DEFAULT_FILE, runs: 3, dtype: 'float32', method: 'copy', init: 'random', explain: false, json: false, child: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = (): string => {
@@ -47,15 +51,17 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--runs') a.runs = Math.max(1, Number.parseInt(v(), 10));
     else if (k === '--dtype') a.dtype = v() === 'float64' ? 'float64' : 'float32';
     else if (k === '--method') a.method = v() as Args['method'];
+    else if (k === '--init') a.init = v() as Args['init'];
     else if (k === '--explain') a.explain = true;
     else if (k === '--json') a.json = true;
     else if (k === '--child') a.child = v() as Args['child'];
     else if (k === '--help' || k === '-h') {
-      console.log('usage: node --import tsx bench/load-weights.ts [--file PATH] [--runs N] [--dtype float32|float64] [--method copy|assign|file] [--explain] [--json]');
+      console.log('usage: node --import tsx bench/load-weights.ts [--file PATH] [--runs N] [--dtype float32|float64] [--method copy|assign|file] [--init random|empty] [--explain] [--json]');
       process.exit(0);
     } else throw new Error(`unknown option ${k}`);
   }
   if (!['copy', 'assign', 'file'].includes(a.method)) throw new Error(`--method must be copy, assign or file, got ${a.method}`);
+  if (!['random', 'empty'].includes(a.init)) throw new Error(`--init must be random or empty, got ${a.init}`);
   return a;
 }
 
@@ -106,7 +112,7 @@ type LoadApi = typeof N & {
 };
 
 function loadRun(a: Args): Record<string, unknown> {
-  const model = vgg16({ rng: new E.Rng(16), dtype: a.dtype });
+  const model = vgg16({ rng: new E.Rng(16), dtype: a.dtype, init: a.init });
   model.eval();
   const paramBytes = model.parameters().reduce((s, p) => s + p.data.byteLength, 0);
   globalThis.gc?.();
@@ -164,7 +170,7 @@ function loadRun(a: Args): Record<string, unknown> {
 function child(a: Args, mode: 'load' | 'yardstick'): Record<string, unknown> {
   const argv = [
     '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url),
-    '--child', mode, '--file', a.file, '--dtype', a.dtype, '--method', a.method, ...(a.explain ? ['--explain'] : []),
+    '--child', mode, '--file', a.file, '--dtype', a.dtype, '--method', a.method, '--init', a.init, ...(a.explain ? ['--explain'] : []),
   ];
   const stdout = execFileSync(process.execPath, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
@@ -188,7 +194,7 @@ function main(): void {
   }
   const med = (rows: Record<string, unknown>[], k: string): number => median(rows.map((r) => Number(r[k])));
   const keys = Object.keys(runs[0]!).filter((k) => typeof runs[0]![k] === 'number');
-  const summary: Record<string, unknown> = { file: a.file, file_mb: sizeMb, dtype: a.dtype, method: a.method, runs: a.runs };
+  const summary: Record<string, unknown> = { file: a.file, file_mb: sizeMb, dtype: a.dtype, method: a.method, init: a.init, runs: a.runs };
   for (const k of keys) summary[k] = med(runs, k);
   summary.yardstick_read_ms = med(yard, 'read_ms');
   summary.yardstick_memcpy_ms = med(yard, 'memcpy_ms');

@@ -1,7 +1,7 @@
 /**
  * Where the time of one workload goes, by op and (for LRP workloads) by layer and rule. No engine
  * edits: every exported OpDef of the engine barrel gets its `forward` wrapped with a timer (self
- * time: nested ops are subtracted), and the LRP workloads' `explain` reports each layer's backward
+ * time: nested ops are subtracted; bench/op-timers.ts), and the LRP workloads' `explain` reports each layer's backward
  * through `attribute`'s onLayer callback. GC pauses are collected with a PerformanceObserver.
  *
  *   node --import tsx bench/profile.ts [--only resnet18-lrp] [--top 10] [--kernels ts|wasm] [--json]
@@ -12,10 +12,7 @@
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 
-interface Stat {
-  calls: number;
-  selfMs: number;
-}
+import { installOpTimers, type OpStat as Stat } from './op-timers.js';
 
 function parse(argv: readonly string[]): { only: string; top: number; kernels?: string; json: boolean } {
   const o = { only: 'resnet18-lrp', top: 10, kernels: undefined as string | undefined, json: false };
@@ -36,52 +33,14 @@ const msSince = (t0: bigint): number => Number(hr() - t0) / 1e6;
 async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   if (args.kernels) process.env.LRP_TAPE_KERNELS = args.kernels;
-  const E = await import('../engine/index.js');
   const { configureBackend } = await import('./backend.js');
   const { findWorkload } = await import('./workloads.js');
   const backend = await configureBackend({ kernels: args.kernels });
   const w = findWorkload(args.only);
   if (!w) throw new Error(`profile: unknown workload ${args.only}`);
 
-  // ---- op timers -------------------------------------------------------------------------------
-  let enabled = false;
-  const byOp = new Map<string, Stat>();
-  const byShape = new Map<string, Stat>();
-  const childMs: number[] = [];
-  const shapeOf = (t: unknown): string => {
-    const s = (t as { shape?: readonly number[] }).shape;
-    return s ? s.join('x') : '?';
-  };
-  let wrapped = 0;
-  for (const v of Object.values(E)) {
-    if (!v || typeof v !== 'object') continue;
-    const op = v as { name?: unknown; forward?: unknown; vjp?: unknown };
-    if (typeof op.name !== 'string' || typeof op.forward !== 'function' || typeof op.vjp !== 'function') continue;
-    const orig = op.forward as (inputs: readonly unknown[], attrs: unknown) => unknown;
-    const name = op.name;
-    op.forward = function (this: unknown, inputs: readonly unknown[], attrs: unknown): unknown {
-      if (!enabled) return orig.call(this, inputs, attrs);
-      childMs.push(0);
-      const t0 = hr();
-      try {
-        return orig.call(this, inputs, attrs);
-      } finally {
-        const total = msSince(t0);
-        const self = total - childMs.pop()!;
-        if (childMs.length) childMs[childMs.length - 1]! += total;
-        const s = byOp.get(name) ?? { calls: 0, selfMs: 0 };
-        s.calls++;
-        s.selfMs += self;
-        byOp.set(name, s);
-        const key = `${name} ${inputs.map(shapeOf).join(', ')}`;
-        const t = byShape.get(key) ?? { calls: 0, selfMs: 0 };
-        t.calls++;
-        t.selfMs += self;
-        byShape.set(key, t);
-      }
-    };
-    wrapped++;
-  }
+  const timers = await installOpTimers();
+  const { byOp, byShape, wrapped } = timers;
 
   // ---- GC pauses -------------------------------------------------------------------------------
   // Entries arrive asynchronously: keep them all and count those inside the profiled window.
@@ -102,35 +61,37 @@ async function main(): Promise<void> {
 
   const byLayer = new Map<string, Stat>();
   let phases: Record<string, number> = {};
-  enabled = true;
+  timers.reset();
   const windowStart = performance.now();
   t0 = hr();
-  if (prepared.explain) {
-    let last = 0n;
-    const perLayer: { layer: import('../engine/index.js').LayerRecord; ms: number }[] = [];
-    const res = prepared.explain((layer) => {
-      const now = hr();
-      perLayer.push({ layer, ms: last ? Number(now - last) / 1e6 : 0 });
-      last = now;
-    });
-    const wallStartAttr = res.attributeMs;
-    // The first callback's time is measured from the start of attribute instead.
-    if (perLayer.length) perLayer[0]!.ms = Math.max(0, wallStartAttr - perLayer.slice(1).reduce((a, b) => a + b.ms, 0));
-    for (const { layer, ms } of perLayer) {
-      const rule = res.rules.get(layer)?.name ?? 'Gradient (plain VJP)';
-      const key = `${layer.kind} [${layer.type}] -> ${rule}`;
-      const s = byLayer.get(key) ?? { calls: 0, selfMs: 0 };
-      s.calls++;
-      s.selfMs += ms;
-      byLayer.set(key, s);
+  const profiled = (): void => {
+    if (prepared.explain) {
+      let last = 0n;
+      const perLayer: { layer: import('../engine/index.js').LayerRecord; ms: number }[] = [];
+      const res = prepared.explain((layer) => {
+        const now = hr();
+        perLayer.push({ layer, ms: last ? Number(now - last) / 1e6 : 0 });
+        last = now;
+      });
+      const wallStartAttr = res.attributeMs;
+      // The first callback's time is measured from the start of attribute instead.
+      if (perLayer.length) perLayer[0]!.ms = Math.max(0, wallStartAttr - perLayer.slice(1).reduce((a, b) => a + b.ms, 0));
+      for (const { layer, ms } of perLayer) {
+        const rule = res.rules.get(layer)?.name ?? 'Gradient (plain VJP)';
+        const key = `${layer.kind} [${layer.type}] -> ${rule}`;
+        const s = byLayer.get(key) ?? { calls: 0, selfMs: 0 };
+        s.calls++;
+        s.selfMs += ms;
+        byLayer.set(key, s);
+      }
+      phases = { forward_record_ms: res.forwardMs, attribute_ms: res.attributeMs, ...(res.extraMs !== undefined ? { grad_of_relevance_ms: res.extraMs } : {}) };
+    } else {
+      prepared.run();
     }
-    phases = { forward_record_ms: res.forwardMs, attribute_ms: res.attributeMs, ...(res.extraMs !== undefined ? { grad_of_relevance_ms: res.extraMs } : {}) };
-  } else {
-    prepared.run();
-  }
+  };
+  timers.measure(profiled);
   const wall = msSince(t0);
   const windowEnd = performance.now();
-  enabled = false;
   await new Promise((r) => setTimeout(r, 100)); // let the GC observer flush
   obs.disconnect();
   const inWindow = gcEntries.filter((e) => e.start >= windowStart && e.start <= windowEnd);

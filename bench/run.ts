@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { YARDSTICKS, MILESTONES, CORE_PEAK_GFLOPS, milestoneMet } from './yardsticks.js';
 import { tfjsAvailable as installedTfjs, type TfjsWorkload } from './tfjs.js';
+import { phaseBreakdown, breakdownNote, type Breakdown } from './breakdown.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -164,13 +165,19 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
     const threadsUsed = tw ? tw.threadsUsed() : backend.threadsUsed;
     const threadsNote = tw ? tw.threadsNote() : backend.threadsSource;
     const gflops = prepared.flops !== undefined ? prepared.flops / t.median / 1e6 : null;
+    const peakRss = peakRssMb();
+    let breakdown: Breakdown | null = null;
+    if (w.breakdown) {
+      log(`  ${name} breakdown: one run by phase, then one with the second backward's op timers ...`);
+      breakdown = await phaseBreakdown(prepared);
+    }
     const result: BenchResult = {
       name,
       median_ms: r3(t.median),
       min_ms: r3(t.min),
       max_ms: r3(t.max),
       gflops: gflops === null ? null : r3(gflops),
-      peak_rss_mb: r1(peakRssMb()),
+      peak_rss_mb: r1(peakRss),
       threads,
       threads_used: threadsUsed,
       runs,
@@ -187,6 +194,7 @@ async function runInProcess(names: readonly string[], a: Args, emit: (r: BenchRe
       samples_ms: t.samples.map(r3),
       setup_ms: r1(setupMs),
       ...prepared.extra,
+      ...(breakdown ? { breakdown } : {}),
     };
     for (const y of YARDSTICKS[name] ?? []) result[`vs_${y.label.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}`] = r3(t.median / y.ms);
     emit(result);
@@ -243,6 +251,7 @@ function table(results: readonly BenchResult[], markdown: boolean): string {
     if (typeof quantus === 'number') notes.push(`${(r.median_ms / quantus).toFixed(2)}x Quantus on PyTorch, estimated (${quantus} ms: one forward per step; not measured)`);
     const tf = /^tfjs-(cpu|wasm)-(resnet18-(?:forward|gradient))$/.exec(r.name);
     const ours = tf ? results.find((o) => o.name === tf[2]) : undefined;
+    if (r.breakdown) notes.push(breakdownNote(r.breakdown as Breakdown));
     if (ours) notes.push(`lrp-tape ${ours.name} (${ours.kernels}) ${ours.median_ms.toFixed(0)} ms = ${(ours.median_ms / r.median_ms).toFixed(2)}x this`);
     if (r.gflops !== null && r.gflops !== undefined) notes.unshift(`${((100 * r.gflops) / CORE_PEAK_GFLOPS).toFixed(1)}% of one core's ~${CORE_PEAK_GFLOPS} GFLOP/s`);
     for (const [k, v] of Object.entries(r)) {

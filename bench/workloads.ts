@@ -36,10 +36,11 @@ export interface Prepared {
   /** Extra fields for the JSON line (e.g. raw kernel GFLOP/s), computed after setup. */
   extra?: Record<string, unknown>;
   /**
-   * LRP workloads only (bench/profile.ts): one run split into the recorded forward and the
-   * attribution, with `onLayer` called as each layer's relevance is final.
+   * LRP workloads only (bench/profile.ts, bench/breakdown.ts): one run split into the recorded
+   * forward and the attribution, with `onLayer` called as each layer's relevance is final. Each
+   * phase's body runs inside `phase` when given (a profiler's timers wrap one phase).
    */
-  explain?: (onLayer: (layer: LayerRecord) => void) => {
+  explain?: (onLayer: (layer: LayerRecord) => void, phase?: PhaseWrapper) => {
     forwardMs: number;
     attributeMs: number;
     /** EGL: the gradient of sum(R^2) w.r.t. the parameters. */
@@ -48,6 +49,11 @@ export interface Prepared {
     rules: ReadonlyMap<LayerRecord, { name: string }>;
   };
 }
+
+/** The phases of one explanation: the recorded forward, the LRP backward, and (EGL) the gradient of sum(R^2). */
+export type Phase = 'forward' | 'attribute' | 'second';
+export type PhaseWrapper = <T>(name: Phase, body: () => T) => T;
+const plainPhase: PhaseWrapper = (_name, body) => body();
 
 export interface Workload {
   name: string;
@@ -67,6 +73,8 @@ export interface Workload {
   budgetMs?: number;
   /** Takes tens of seconds per run with the TypeScript kernels: fewer default runs (see README). */
   heavy?: boolean;
+  /** After the timed runs, two more runs split into phases with the second backward's top ops (bench/breakdown.ts). */
+  breakdown?: boolean;
   setup(ctx: WorkloadContext): Prepared | Promise<Prepared>;
 }
 
@@ -211,15 +219,15 @@ function lrpPrepared(model: Forward, x: Tensor, composite: Composite, egl?: { pa
       const rec = recordForward(model, x);
       finish(rec.attribute(predictedSeed(rec.output), { composite, createGraph }).relevance);
     },
-    explain: (onLayer) => {
+    explain: (onLayer, phase = plainPhase) => {
       let t0 = process.hrtime.bigint();
-      const rec = recordForward(model, x);
+      const rec = phase('forward', () => recordForward(model, x));
       const forwardMs = ms(t0);
       t0 = process.hrtime.bigint();
-      const { relevance, rules } = rec.attribute(predictedSeed(rec.output), { composite, createGraph, onLayer });
+      const { relevance, rules } = phase('attribute', () => rec.attribute(predictedSeed(rec.output), { composite, createGraph, onLayer }));
       const attributeMs = ms(t0);
       t0 = process.hrtime.bigint();
-      finish(relevance);
+      phase('second', () => finish(relevance));
       return { forwardMs, attributeMs, rules, ...(egl ? { extraMs: ms(t0) } : {}) };
     },
   };
@@ -309,6 +317,7 @@ export const WORKLOADS: readonly Workload[] = [
     name: 'resnet18-egl',
     description: 'ResNet-18: d/d(all weights) of sum(R^2), R = epsilon_plus_flat relevance (canonized), through the double backward',
     ...HEAVY_RUNS,
+    breakdown: true,
     setup() {
       // Parameters must require grad here, --frozen or not.
       const { model, x } = resnetInput();

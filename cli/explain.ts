@@ -175,7 +175,8 @@ export function loadModel(o: Pick<ExplainOptions, 'model' | 'weights' | 'weights
     // The class count comes from the weights, so fine-tuned heads load too.
     const head = weights.get(builder.head);
     const numClasses = head && head.ndim === 2 ? head.shape[0] : undefined;
-    model = builder.make({ dtype, ...(numClasses ? { numClasses } : {}) });
+    // The strict load below replaces every parameter and buffer: random initial weights would only be garbage.
+    model = builder.make({ dtype, init: 'empty', ...(numClasses ? { numClasses } : {}) });
     description = o.model;
   } else {
     if (!existsSync(o.model)) {

@@ -239,6 +239,30 @@ export function memoStore(slot: MemoSlot, output: Tensor, saved: unknown): void 
   keys.set(output.data, key);
 }
 
+/**
+ * A value derived from `inputs` by several ops, cached as one: `name` must determine what `compute`
+ * does to its inputs (same name, same function). On a miss `compute` runs with the cache off, so
+ * only the result is kept, not the steps (an LRP rule's W + gamma * clamp(W, 0) without clamp(W, 0)
+ * and gamma * clamp(W, 0): a third of the memory, and one contents check of W instead of two).
+ * Only for values nobody differentiates: no graph node is recorded for the steps, so a result that
+ * requires grad is returned uncached.
+ */
+export function memoDerived(name: string, inputs: readonly Tensor[], compute: () => Tensor): Tensor {
+  const slot = memoSlot(`derived:${name}`, inputs, undefined);
+  if (!slot) return compute();
+  if (slot.hit) return memoOutput(slot.hit);
+  const prev = enabled;
+  enabled = false;
+  let output: Tensor;
+  try {
+    output = compute();
+  } finally {
+    enabled = prev;
+  }
+  if (!output.requiresGrad) memoStore(slot, output, undefined);
+  return output;
+}
+
 /** A new tensor over a cached value's storage. */
 export function memoOutput(entry: MemoEntry): Tensor {
   return new Tensor(entry.data, entry.shape);

@@ -131,7 +131,7 @@ export class ResNet extends Module {
   constructor(opts: ResNetOptions) {
     super();
     const planes = opts.planes ?? [64, 128, 256, 512];
-    const o: LayerInit = { ...(opts.dtype ? { dtype: opts.dtype } : {}), ...(opts.rng ? { rng: opts.rng } : {}) };
+    const o: LayerInit = { ...(opts.dtype ? { dtype: opts.dtype } : {}), ...(opts.rng ? { rng: opts.rng } : {}), ...(opts.init ? { init: opts.init } : {}) };
     if (opts.block !== 'BasicBlock' && opts.block !== 'Bottleneck') throw new Error(`ResNet: unknown block '${String(opts.block)}' (BasicBlock or Bottleneck)`);
     this.blockType = opts.block;
     const expansion = opts.block === 'Bottleneck' ? Bottleneck.expansion : BasicBlock.expansion;

@@ -35,7 +35,7 @@ export class VGG extends Module {
     super();
     const cfg: VGGConfig = typeof opts.cfg === 'string' ? VGG_CFGS[opts.cfg] : opts.cfg;
     if (!cfg) throw new Error(`VGG: unknown configuration '${String(opts.cfg)}' (A, B, D, E or a list)`);
-    const o: LayerInit = { ...(opts.dtype ? { dtype: opts.dtype } : {}), ...(opts.rng ? { rng: opts.rng } : {}) };
+    const o: LayerInit = { ...(opts.dtype ? { dtype: opts.dtype } : {}), ...(opts.rng ? { rng: opts.rng } : {}), ...(opts.init ? { init: opts.init } : {}) };
     // torchvision's _initialize_weights: conv kaiming_normal(fan_out, relu) with zero bias;
     // batch norm 1/0; linear N(0, 0.01) with zero bias.
     const convInit = {

@@ -10,13 +10,22 @@ export type FloatDType = 'float32' | 'float64';
 export interface InitOptions {
   dtype?: FloatDType;
   rng?: Rng;
+  /**
+   * 'empty': the random initialisers return zeros without drawing (PyTorch's `torch.empty` /
+   * meta-device construction), for a model whose weights are loaded right after: a VGG-16's
+   * 0.5 GiB of random weights would otherwise be computed only to become garbage at the load,
+   * still resident when the first explanation starts. Constants (biases, batch-norm statistics)
+   * are filled either way. Default 'random'.
+   */
+  init?: 'random' | 'empty';
 }
 
-function make(shape: Shape, dtype: FloatDType, fill: (i: number) => number): Tensor {
+function make(shape: Shape, dtype: FloatDType, fill: ((i: number) => number) | null): Tensor {
   let n = 1;
   for (const d of shape) n *= d;
+  // Fresh storage is zeros, and untouched pages of a large one are not resident yet.
   const data = allocStorage(dtype, n);
-  for (let i = 0; i < n; i++) data[i] = fill(i);
+  if (fill) for (let i = 0; i < n; i++) data[i] = fill(i);
   return new Tensor(data, shape);
 }
 
@@ -29,11 +38,13 @@ export function fans(shape: Shape): [number, number] {
 }
 
 export function uniform(shape: Shape, low: number, high: number, o: InitOptions = {}): Tensor {
+  if (o.init === 'empty') return make(shape, o.dtype ?? 'float32', null);
   const rng = o.rng ?? defaultRng();
   return make(shape, o.dtype ?? 'float32', () => low + (high - low) * rng.uniform());
 }
 
 export function normal(shape: Shape, mean: number, std: number, o: InitOptions = {}): Tensor {
+  if (o.init === 'empty') return make(shape, o.dtype ?? 'float32', null);
   const rng = o.rng ?? defaultRng();
   return make(shape, o.dtype ?? 'float32', () => mean + std * rng.normal());
 }

@@ -8,6 +8,8 @@ export interface LayerInit {
   dtype?: FloatDType;
   /** Seeded source for the initial weights (the engine's default generator otherwise). */
   rng?: Rng;
+  /** 'empty': zeros instead of random initial weights, for weights loaded right after (nn/init.ts). */
+  init?: 'random' | 'empty';
 }
 
 /** Custom initialisers for Linear/Conv2d (torchvision's models use their own); PyTorch's defaults otherwise. */

@@ -76,7 +76,7 @@ interface Terms {
 /** The VJP of term k w.r.t. its input slot i (inputs first, then the parameters asked for); null for a term not differentiated. */
 type TermVjp = (k: number, slot: number) => Tensor | null;
 
-function applyParamModifier(params: Params, mod: ParamModifier): Record<string, Tensor | null> {
+function applyParamModifier(params: Params, mod: ParamModifier, records: boolean): Record<string, Tensor | null> {
   const out: Record<string, Tensor | null> = {};
   const keys = mod.keys === undefined || mod.keys === null ? Object.keys(params) : mod.keys;
   for (const [name, p] of Object.entries(params)) {
@@ -84,7 +84,10 @@ function applyParamModifier(params: Params, mod: ParamModifier): Record<string, 
       out[name] = p;
       continue;
     }
-    out[name] = mod.zeroParams?.includes(name) ? E.zerosLike(p) : mod.modify(p, name);
+    if (mod.zeroParams?.includes(name)) out[name] = E.zerosLike(p);
+    // Nothing differentiates a detached term's parameters through the modifier: cache its result only.
+    else if (!records && mod.cacheKey !== undefined) out[name] = E.memoDerived(`${mod.cacheKey}|${name}`, [p], () => mod.modify(p, name));
+    else out[name] = mod.modify(p, name);
   }
   return out;
 }
@@ -120,7 +123,7 @@ export class BasicRule implements Rule {
     for (const [k, p] of Object.entries(layer.params)) base[k] = p === null ? null : how.param(p);
     const xs = terms.map((t) => layer.inputs.map((x) => how.input(x, t.input)));
     const ps = terms.map((t) => {
-      const modified = applyParamModifier(base, t.params);
+      const modified = applyParamModifier(base, t.params, how.records);
       for (const [k, p] of Object.entries(modified)) if (p !== null) modified[k] = how.modifiedParam(p, wantParams);
       return modified;
     });

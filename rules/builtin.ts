@@ -135,6 +135,8 @@ export function gammaRule(opts: GammaOptions = {}): Rule {
   const gammaMod = (lo: number | null, hi: number | null, zeroParams: readonly string[]): ParamModifier => ({
     modify: (p) => E.add(p, E.mul(E.clamp(p, lo, hi), gamma)),
     zeroParams,
+    // String(-0) is "0", but gamma = -0 and 0 give different signs of zero.
+    cacheKey: `gamma:${[gamma, lo, hi].map((v) => (Object.is(v, -0) ? '-0' : String(v))).join(':')}`,
   });
   return new BasicRule({
     name: 'Gamma',

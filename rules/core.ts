@@ -23,6 +23,12 @@ export interface ParamModifier {
   /** Parameters to modify; null = every parameter the layer has. [] = none (the layer runs as recorded). */
   keys?: readonly string[] | null;
   zeroParams?: readonly string[];
+  /**
+   * A description that determines `modify` completely (equal keys, equal functions). With it, an
+   * ordinary explanation keeps only the modified parameter in the parameter cache, not the ops
+   * that compute it (engine `memoDerived`); a recorded backward (createGraph) records those ops.
+   */
+  cacheKey?: string;
 }
 
 export interface RuleTerm {

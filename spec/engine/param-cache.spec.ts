@@ -143,6 +143,60 @@ describe('parameter cache', () => {
     uncached(() => E.clamp(lin.weight, null, 0));
     expect(E.paramCacheStats()).to.deep.include({ hits: 0, misses: 0 });
   });
+
+  it('memoDerived keeps only the result of its ops, sees in-place writes, and equals the ops bit for bit', () => {
+    const lin = new nn.Linear(40, 6, { rng: new E.Rng(8) }).to('float64');
+    // Detached, as a rule's ordinary explanation sees it: a result that requires grad is not cached.
+    const w = lin.weight.detach();
+    expect(E.memoDerived('spec-graph', [lin.weight], () => E.mul(lin.weight, 2)).requiresGrad).to.equal(true);
+    const chain = (p: Tensor): Tensor => E.add(p, E.mul(E.clamp(p, 0, null), 0.25));
+    E.resetParamCacheStats();
+    const first = E.memoDerived('spec-chain', [w], () => chain(w));
+    // One value stored (the result), none of the steps: a later clamp of the weight is a miss.
+    expect(E.paramCacheStats()).to.deep.include({ hits: 0, misses: 1 });
+    const again = E.memoDerived('spec-chain', [w], () => chain(w));
+    expect(again.data).to.equal(first.data);
+    expect(E.paramCacheStats().hits).to.equal(1);
+    E.resetParamCacheStats();
+    E.clamp(w, 0, null);
+    expect(E.paramCacheStats()).to.deep.include({ hits: 0, misses: 1 });
+    expect(bits(first)).to.deep.equal(bits(uncached(() => chain(w))));
+    // An unreported write: the next request recomputes from the new contents.
+    w.data[3] = -w.data[3]! - 1;
+    const written = E.memoDerived('spec-chain', [w], () => chain(w));
+    expect(written.data).to.not.equal(first.data);
+    expect(bits(written)).to.deep.equal(bits(uncached(() => chain(w))));
+    // With the cache off it only computes.
+    E.resetParamCacheStats();
+    uncached(() => E.memoDerived('spec-chain', [w], () => chain(w)));
+    expect(E.paramCacheStats()).to.deep.include({ hits: 0, misses: 0 });
+  });
+
+  it('Gamma caches W + gamma W+ and W + gamma W- only, and its relevance equals the uncached one bit for bit', () => {
+    const model = new models.VGG({ cfg: [4, 'M', 8], numClasses: 3, hidden: 6, poolSize: 2, rng: new E.Rng(9) }).to('float64');
+    model.eval();
+    const xv = E.randn([1, 3, 8, 8], { rng: new E.Rng(10), dtype: 'float64' });
+    const composite = composites.epsilonGammaBox({ low: -3, high: 3 });
+    const run = (createGraph = false): Tensor => {
+      const rec = attribution.recordForward(model, xv);
+      return rec.attribute(attribution.oneHotSeed(rec.output, [2]), { composite, createGraph }).relevance;
+    };
+    const reference = uncached(() => run());
+    E.resetParamCacheStats();
+    const first = run();
+    // One Gamma conv: its two modified weights and two modified biases, not the clamps and products
+    // leading to them (9 values were cached before memoDerived).
+    expect(E.paramCacheStats().misses).to.be.at.most(4);
+    const afterFirst = E.paramCacheStats().misses;
+    E.resetParamCacheStats();
+    const second = run();
+    expect(E.paramCacheStats().misses).to.equal(0);
+    expect(bits(first)).to.deep.equal(bits(reference));
+    expect(bits(second)).to.deep.equal(bits(reference));
+    expect(afterFirst).to.be.greaterThan(0);
+    // A recorded backward still records the modifier's ops (and caches them as single ops).
+    expect(bits(run(true))).to.deep.equal(bits(uncached(() => run(true))));
+  });
 });
 
 describe('LRP shortcuts', () => {

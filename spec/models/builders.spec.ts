@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as E from '../../engine/index.js';
 import { readSafetensorsFile } from '../../node/index.js';
 import { rawToTensor, StateDictError } from '../../nn/index.js';
-import { buildFromSpec, ModelSpecError, ResNet, VGG, resnet18 } from '../../models/index.js';
+import { buildFromSpec, ModelSpecError, ResNet, VGG, resnet18, vgg11 } from '../../models/index.js';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'zennit');
 
@@ -124,5 +124,31 @@ describe('models: torchvision builders', () => {
     const n = m.parameters().reduce((a, p) => a + p.size, 0);
     expect(n).to.equal(11689512);
     expect(m.stateDict().size).to.equal(122);
+  });
+
+  it("init: 'empty' gives zero weights, the same keys and shapes, and the constants (batch norm) as random init does", () => {
+    // Small widths: the point is which tensors are drawn, not their size.
+    const builders = {
+      resnet: (init?: 'empty') => new ResNet({ block: 'BasicBlock', layers: [1, 1, 1, 1], planes: [8, 16, 32, 64], rng: new E.Rng(0), ...(init ? { init } : {}) }),
+      vgg11: (init?: 'empty') => vgg11({ widthScale: 1 / 16, hidden: 32, numClasses: 10, rng: new E.Rng(0), ...(init ? { init } : {}) }),
+    };
+    for (const [name, make] of Object.entries(builders)) {
+      const random = make().stateDict();
+      const empty = make('empty').stateDict();
+      expect([...empty.keys()], name).to.deep.equal([...random.keys()]);
+      let nonzeroRandom = 0;
+      for (const [k, t] of empty) {
+        const r = random.get(k)!;
+        expect([...t.shape], k).to.deep.equal([...r.shape]);
+        expect(t.dtype, k).to.equal(r.dtype);
+        const isConstant = r.data.every((v) => v === r.data[0]);
+        if (isConstant) expect([...t.data], k).to.deep.equal([...r.data]);
+        else {
+          nonzeroRandom++;
+          expect(t.data.every((v) => v === 0), `${k} is zeros`).to.equal(true);
+        }
+      }
+      expect(nonzeroRandom, name).to.be.greaterThan(5);
+    }
   });
 });
