@@ -22,17 +22,9 @@ import {
   tensorDataToImage,
   type Image,
 } from '../../image/index.js';
+import { pixel, rgbImage } from '../support/images.js';
 
 const at = (name: string, i: number, level = 1): number[] => [...palette(name, level).subarray(i * 3, i * 3 + 3)];
-const pixel = (img: Image, x: number, y: number): number[] => {
-  const o = (y * img.width + x) * img.channels;
-  return [...img.data.subarray(o, o + img.channels)];
-};
-const rgbImage = (width: number, height: number, f: (x: number, y: number) => [number, number, number]): Image => {
-  const img = createImage(width, height, 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) img.data.set(f(x, y), (y * width + x) * 3);
-  return img;
-};
 
 describe('image: colour maps', () => {
   it('bwr: blue at 0, white at 128, red at 255', () => {

@@ -4,16 +4,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { createImage, encodePng, PngError, type Image } from '../../image/index.js';
 import { decodePng, readPng, writePng } from '../../node/index.js';
+import { pixel, rgbImage } from '../support/images.js';
 
-const pixel = (img: Image, x: number, y: number): number[] => {
-  const o = (y * img.width + x) * img.channels;
-  return [...img.data.subarray(o, o + img.channels)];
-};
-const rgbImage = (width: number, height: number, f: (x: number, y: number) => [number, number, number]): Image => {
-  const img = createImage(width, height, 3);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) img.data.set(f(x, y), (y * width + x) * 3);
-  return img;
-};
 
 describe('node: PNG files', () => {
   let dir = '';
