@@ -241,9 +241,14 @@ function table(results: readonly BenchResult[], markdown: boolean): string {
   const head = ['workload', 'kernels', 'median ms', 'min ms', 'max ms', 'GFLOP/s', 'peak RSS MB', 'runs', 'yardstick / milestone'];
   const rows: string[][] = results.map((r) => {
     const notes: string[] = [];
-    for (const y of YARDSTICKS[r.name] ?? []) notes.push(`${(r.median_ms / y.ms).toFixed(2)}x ${y.label} (${y.ms} ms)`);
+    // A yardstick or milestone of a given thread count is compared with runs at that count only.
+    for (const y of YARDSTICKS[r.name] ?? []) {
+      if (y.threads > 0 && y.threads !== r.threads) continue;
+      notes.push(`${(r.median_ms / y.ms).toFixed(2)}x ${y.label} (${y.ms} ms)`);
+    }
     for (const m of MILESTONES[r.name] ?? []) {
       if (m.kernels && m.kernels !== r.kernels) continue;
+      if (m.threads !== undefined && m.threads !== r.threads) continue;
       notes.push(`${milestoneMet(m, r) ? 'MET' : 'not met'}: ${m.label}`);
     }
     // Pixel flipping's comparison is an estimate (bench/workloads.ts says how it is made), so the table names it one.
