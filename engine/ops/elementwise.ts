@@ -44,7 +44,7 @@ export const sigmoidOp = unaryOp(
   (g, { output }) => [mul(g, mul(output, sub(1, output)))],
 );
 // Non-smooth ops differentiate through a constant mask, so their second derivative is zero, never an error.
-export const reluOp = unaryOp('relu', (x) => (x <= 0 ? 0 : x), (g, { inputs: [x] }) => [mul(g, gt(x!, 0))], reluLoop);
+export const reluOp = unaryOp('relu', (x) => (x <= 0 ? 0 : x), (g, { inputs: [x] }) => [passWithin(g, x!, 0, Infinity, true)], reluLoop);
 export const leakyReluOp = unaryOp(
   'leaky_relu',
   (x, a) => (x > 0 ? x : x * a.p!),
@@ -57,7 +57,7 @@ const clampCopying = unaryOp(
   'clamp',
   (x, a) => Math.min(Math.max(x, a.lo ?? -Infinity), a.hi ?? Infinity),
   // PyTorch's convention: the gradient passes where lo <= x <= hi (both ends inclusive).
-  (g, { inputs: [x], attrs }) => [mul(g, mul(ge(x!, attrs.lo ?? -Infinity), le(x!, attrs.hi ?? Infinity)))],
+  (g, { inputs: [x], attrs }) => [passWithin(g, x!, attrs.lo ?? -Infinity, attrs.hi ?? Infinity)],
   clampLoop,
 );
 /**
@@ -103,6 +103,34 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
   if (min instanceof Tensor) y = maximum(y, min);
   if (max instanceof Tensor) y = minimum(y, max);
   return y;
+}
+
+type PassAttrs = { lo: number; hi: number; openLo: boolean };
+
+/**
+ * g where lo <= x <= hi (lo < x when `openLo`), else g * 0: the VJP of clamp and relu in one pass,
+ * with the bits of g * mask but without the weight-sized mask arrays (a one-sided clamp built an
+ * all-ones one). x only selects, a constant as the mask was: the map is linear in g, so its VJP is
+ * the same pass, and a double backward stays exact.
+ */
+export const passWithinOp: OpDef<PassAttrs> = {
+  name: 'pass_within',
+  forward([g, x], { lo, hi, openLo }) {
+    requireFloat(g!, 'pass_within');
+    sameFloatDType('pass_within', [g!, x!]);
+    if (g!.ndim !== x!.ndim || g!.shape.some((d, i) => d !== x!.shape[i])) {
+      throw new ShapeError(`pass_within: gradient ${shapeStr(g!.shape)} and input ${shapeStr(x!.shape)} differ`);
+    }
+    const out = emptyLike(g!);
+    K.passWithin(g!.data, x!.data, out.data, lo, hi, openLo);
+    return out;
+  },
+  vjp: (gg, { inputs: [, x], attrs, needs }) => [needs[0] ? apply(passWithinOp, [gg, x!], attrs) : null, null],
+};
+
+/** g where x lies within [lo, hi] ((lo, hi] when `openLo`), else g * 0; x is not differentiated. */
+export function passWithin(g: Tensor, x: Tensor, lo: number, hi: number, openLo = false): Tensor {
+  return apply(passWithinOp, [g, x.requiresGrad ? x.detach() : x], { lo, hi, openLo });
 }
 
 /**
