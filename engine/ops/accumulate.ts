@@ -7,7 +7,18 @@
 import type { Tensor } from '../tensor.js';
 import { kernels as K } from '../kernels/dispatch.js';
 import { BinaryCode } from '../kernels/types.js';
-import { emptyLike } from './util.js';
+import { emptyLike, isAllZero } from './util.js';
+
+/**
+ * a + b when that is bitwise one of them, as `add`'s shortcut decides: x + 0 is x for every x but
+ * -0. A zero contribution (the negative-part term of ZPlus in a double backward) then costs a scan,
+ * not a weight-sized array.
+ */
+export function sumIfShared(a: Tensor, b: Tensor): Tensor | null {
+  if (isAllZero(b) && !K.hasNegativeZero(a.data)) return a;
+  if (isAllZero(a) && !K.hasNegativeZero(b.data)) return b;
+  return null;
+}
 
 /**
  * a + b (same shapes and float dtype) in a fresh array, never sharing an input's storage as `add`
