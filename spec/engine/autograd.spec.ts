@@ -145,3 +145,59 @@ describe('gradient accumulation without a fresh array per contribution', () => {
     expect(bitsOf(gx2!)).to.deep.equal(bitsOf(rx!.detach()));
   });
 });
+
+describe('VJPs that write into a gradient the backward owns (ownsGrad)', () => {
+  it('clamp, relu and mul (W * s of a merged batch norm) give the bits of the recorded backward and touch no input', () => {
+    const rng = new E.Rng(21);
+    const w = E.randn([4, 3], { ...f64, rng }).requireGrad();
+    const s = E.randn([4, 1], { ...f64, rng }).requireGrad();
+    const cs = [0, 1, 2, 3].map(() => E.randn([4, 3], { ...f64, rng }));
+    const before = [w, s, ...cs].map(bitsOf);
+    const y = (): E.Tensor => {
+      const merged = E.mul(w, s);
+      const pos = E.clamp(merged, 0, null);
+      const act = E.relu(E.add(merged, 0.1));
+      return E.add(E.add(E.mul(pos, cs[0]!).sum(), E.mul(pos, cs[1]!).sum()), E.add(E.mul(act, cs[2]!).sum(), E.mul(act, cs[3]!).sum()));
+    };
+    const plain = E.grad(y(), [w, s]);
+    const recorded = E.grad(y(), [w, s], { createGraph: true });
+    expect(plain.map((g) => bitsOf(g!))).to.deep.equal(recorded.map((g) => bitsOf(g!.detach())));
+    expect([w, s, ...cs].map(bitsOf)).to.deep.equal(before);
+  });
+
+  it('a gradient the caller asked for, or a hook saw, is never written into', () => {
+    const x = E.randn([6], { ...f64, rng: new E.Rng(22) }).requireGrad();
+    const h = E.mul(x, 2);
+    const c = E.clamp(h, 0, null);
+    const y = E.add(E.mul(c, 3).sum(), E.mul(c, 5).sum());
+    const [gc, gh] = E.grad(y, [c, h], { retainGraph: true });
+    // c's gradient is 3 + 5 everywhere, also after clamp's VJP ran on it.
+    expect(Array.from(gc!.data as Float64Array)).to.deep.equal(new Array(6).fill(8));
+    expect(Array.from(gh!.data as Float64Array)).to.deep.equal(Array.from(h.data as Float64Array, (v) => (v >= 0 ? 8 : 0)));
+  });
+});
+
+describe('convolution gradients of a zero operand', () => {
+  const conv = (x: E.Tensor, w: E.Tensor): E.Tensor => E.conv2d(x, w, null, { padding: 1 });
+  it('are +0 without a kernel call when the other operand is finite, and NaN through the kernel when it is not', () => {
+    const rng = new E.Rng(23);
+    const x = E.zeros([1, 2, 5, 5], f64).requireGrad();
+    const w = E.randn([3, 2, 3, 3], { ...f64, rng }).requireGrad();
+    const seed = E.randn([1, 3, 5, 5], { ...f64, rng });
+    const [gw] = E.grad(conv(x, w), w, { gradOutputs: seed });
+    expect(bitsOf(gw!)).to.deep.equal(new Array(gw!.size).fill('0'));
+    const [gwZeroSeed] = E.grad(conv(E.randn([1, 2, 5, 5], { ...f64, rng }), w), w, { gradOutputs: E.zeros([1, 3, 5, 5], f64) });
+    expect(bitsOf(gwZeroSeed!)).to.deep.equal(new Array(gwZeroSeed!.size).fill('0'));
+    const inf = E.tensor(Array.from({ length: 75 }, (_, i) => (i === 7 ? Infinity : 1)), f64).reshape([1, 3, 5, 5]);
+    const [gwInf] = E.grad(conv(x, w), w, { gradOutputs: inf });
+    expect(Array.from(gwInf!.data as Float64Array).some((v) => Number.isNaN(v))).to.equal(true);
+  });
+
+  it('the input gradient of a zero output gradient is +0', () => {
+    const rng = new E.Rng(24);
+    const x = E.randn([1, 2, 5, 5], { ...f64, rng }).requireGrad();
+    const w = E.randn([3, 2, 3, 3], { ...f64, rng });
+    const [gx] = E.grad(conv(x, w), x, { gradOutputs: E.zeros([1, 3, 5, 5], f64) });
+    expect(bitsOf(gx!)).to.deep.equal(new Array(gx!.size).fill('0'));
+  });
+});
