@@ -174,6 +174,16 @@ describe('VJPs that write into a gradient the backward owns (ownsGrad)', () => {
     // c's gradient is 3 + 5 everywhere, also after clamp's VJP ran on it.
     expect(Array.from(gc!.data as Float64Array)).to.deep.equal(new Array(6).fill(8));
     expect(Array.from(gh!.data as Float64Array)).to.deep.equal(Array.from(h.data as Float64Array, (v) => (v >= 0 ? 8 : 0)));
+
+    const h2 = E.mul(x, 2);
+    const { result: layerOut } = E.record(() =>
+      E.runLayer({ kind: 'Activation', type: 'Test', name: 'act', inputs: [h2], params: {}, fn: ([i]) => E.clamp(i!, 0, null) }, () => E.clamp(h2, 0, null)),
+    );
+    const seen: number[][] = [];
+    E.grad(E.add(E.mul(layerOut, 3).sum(), E.mul(layerOut, 5).sum()), x, {
+      onLayerGrad: (_layer, g) => seen.push(Array.from(g.data as Float64Array)),
+    });
+    expect(seen).to.deep.equal([new Array(6).fill(8)]);
   });
 });
 
