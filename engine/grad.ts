@@ -7,6 +7,7 @@ import { Tensor, shapeStr, DTypeError, type LayerRecord, type TapeNode } from '.
 import { withGradMode, AutogradError } from './autograd.js';
 import { add } from './ops/elementwise.js';
 import { onesLike } from './ops/creation.js';
+import { addInto, freshSum, sumIfShared } from './ops/accumulate.js';
 
 /** A backward override for one layer, chosen per grad call (LRP rules). */
 export interface LayerBackward {
@@ -90,12 +91,28 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   }
 
   const grads = new Map<Tensor, Tensor>();
+  // Tensors whose gradient is a sum this walk allocated and has not handed out yet (to a VJP, a
+  // rule, a hook or the caller): when the backward is not recorded, later contributions are added
+  // into it in place. A contribution itself is never written: a VJP may return a tensor it holds.
+  const owned = new Set<Tensor>();
   const accumulate = (t: Tensor, g: Tensor): void => {
     if (g.shape.length !== t.shape.length || g.shape.some((d, i) => d !== t.shape[i])) {
       throw new AutogradError(`gradient of shape ${shapeStr(g.shape)} for a tensor of shape ${shapeStr(t.shape)}`);
     }
     const prev = grads.get(t);
-    grads.set(t, prev ? add(prev, g) : g);
+    if (!prev) grads.set(t, g);
+    else if (createGraph || prev.dtype !== g.dtype || g.dtype === 'int32') grads.set(t, add(prev, g));
+    else {
+      const shared = sumIfShared(prev, g);
+      if (shared === g) {
+        grads.set(t, g);
+        owned.delete(t);
+      } else if (shared === null && owned.has(t)) addInto(prev, g);
+      else if (shared === null) {
+        grads.set(t, freshSum(prev, g));
+        owned.add(t);
+      }
+    }
   };
 
   withGradMode(createGraph, () => {
@@ -116,6 +133,9 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
       const out = node.output;
       const g = grads.get(out);
       if (!g) continue;
+      // A sum only this walk holds goes to the VJP to write into, unless the caller gets it back
+      // (a target) or a hook sees it after the VJP ran.
+      const ownsGrad = owned.delete(out) && !targets.has(out) && !(out.layer && options.onLayerGrad);
       if (node.released) {
         throw new AutogradError(`backward through op '${node.op.name}' a second time: its graph was released; pass retainGraph: true to the first backward`);
       }
@@ -132,7 +152,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
         continue;
       }
       const needs = node.inputs.map((t) => targets.has(t) || (t.node !== null && matters.has(t.node)));
-      const gIn = node.op.vjp(g, { inputs: node.inputs, output: out, attrs: node.attrs, saved: node.saved, needs });
+      const gIn = node.op.vjp(g, { inputs: node.inputs, output: out, attrs: node.attrs, saved: node.saved, needs, ownsGrad });
       if (layer && options.onLayerGrad) options.onLayerGrad(layer, g, layerInputGradsFromNode(layer, node, gIn));
       node.inputs.forEach((t, i) => {
         const gi = gIn[i];

@@ -61,6 +61,11 @@ export interface VjpContext<A> {
   readonly saved: unknown;
   /** Which inputs this backward needs a gradient for (PyTorch's needs_input_grad): skip the others. */
   readonly needs: readonly boolean[];
+  /**
+   * The backward allocated `grad` (a sum of contributions) and holds it nowhere else: the VJP may
+   * write into it once it no longer reads it (an unrecorded backward only; grad.ts decides).
+   */
+  readonly ownsGrad?: boolean;
 }
 
 export interface ForwardResult {

@@ -125,6 +125,14 @@ export interface Kernels {
   stabilize(src: Storage, dst: Storage, eps: number): void;
   /** r / stabilize(y, eps), same lengths. */
   stabilizedDiv(r: Storage, y: Storage, dst: Storage, eps: number): void;
+  /**
+   * The VJP of clamp and relu without a mask array: dst[i] = g[i] where lo <= x[i] <= hi (lo < x[i]
+   * when `openLo`), else g[i] * 0 (what multiplying by a 0/1 mask gives, bit for bit: -0 for a
+   * negative g, NaN for an infinite one). NaN in x is outside.
+   */
+  passWithin(g: Storage, x: Storage, dst: Storage, lo: number, hi: number, openLo: boolean): void;
+  /** dst[i] += src[i], same lengths (gradient accumulation into a buffer the backward owns). */
+  addInto(dst: Storage, src: Storage): void;
   /** dst[i] = src[i] (cmp) y ? 1 : 0. */
   compareScalar(cmp: Comparison, src: Storage, y: number, dst: Storage): void;
   /** data[i] *= s, in place (on a fresh output). */

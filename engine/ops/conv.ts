@@ -81,6 +81,7 @@ export const conv2dInputGradOp: OpDef<ConvAttrs> = {
   name: 'conv2d_input_grad',
   forward([y, w], a) {
     const x = emptyLike(y!, a.xShape);
+    if (isAllZero(y!) && allFinite(w!.data)) return markAllZero(x);
     K.conv2dBackwardInput(y!.data as FloatArray, w!.data as FloatArray, x.data as FloatArray, geometry(a), isCachedValue(w!.data));
     return x;
   },
@@ -94,6 +95,9 @@ export const conv2dWeightGradOp: OpDef<ConvAttrs> = {
   name: 'conv2d_weight_grad',
   forward([x, y], a) {
     const w = emptyLike(x!, a.wShape);
+    // The double backward of a rule's zero-input term (LRP's negative part after a ReLU) asks for
+    // the filter gradient of a zero input, and of a zero gradient of it: zeros, as in conv2d.
+    if ((isAllZero(x!) && allFinite(y!.data)) || (isAllZero(y!) && allFinite(x!.data))) return markAllZero(w);
     K.conv2dBackwardWeight(x!.data as FloatArray, y!.data as FloatArray, w.data as FloatArray, geometry(a));
     return w;
   },

@@ -44,7 +44,7 @@ export const sigmoidOp = unaryOp(
   (g, { output }) => [mul(g, mul(output, sub(1, output)))],
 );
 // Non-smooth ops differentiate through a constant mask, so their second derivative is zero, never an error.
-export const reluOp = unaryOp('relu', (x) => (x <= 0 ? 0 : x), (g, { inputs: [x] }) => [mul(g, gt(x!, 0))], reluLoop);
+export const reluOp = unaryOp('relu', (x) => (x <= 0 ? 0 : x), (g, { inputs: [x], ownsGrad }) => [passWithin(g, x!, 0, Infinity, true, ownsGrad)], reluLoop);
 export const leakyReluOp = unaryOp(
   'leaky_relu',
   (x, a) => (x > 0 ? x : x * a.p!),
@@ -57,7 +57,7 @@ const clampCopying = unaryOp(
   'clamp',
   (x, a) => Math.min(Math.max(x, a.lo ?? -Infinity), a.hi ?? Infinity),
   // PyTorch's convention: the gradient passes where lo <= x <= hi (both ends inclusive).
-  (g, { inputs: [x], attrs }) => [mul(g, mul(ge(x!, attrs.lo ?? -Infinity), le(x!, attrs.hi ?? Infinity)))],
+  (g, { inputs: [x], attrs, ownsGrad }) => [passWithin(g, x!, attrs.lo ?? -Infinity, attrs.hi ?? Infinity, false, ownsGrad)],
   clampLoop,
 );
 /**
@@ -103,6 +103,43 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
   if (min instanceof Tensor) y = maximum(y, min);
   if (max instanceof Tensor) y = minimum(y, max);
   return y;
+}
+
+type PassAttrs = { lo: number; hi: number; openLo: boolean };
+
+/**
+ * g where lo <= x <= hi (lo < x when `openLo`), else g * 0: the VJP of clamp and relu in one pass,
+ * with the bits of g * mask but without the weight-sized mask arrays (a one-sided clamp built an
+ * all-ones one). x only selects, a constant as the mask was: the map is linear in g, so its VJP is
+ * the same pass, and a double backward stays exact.
+ */
+export const passWithinOp: OpDef<PassAttrs> = {
+  name: 'pass_within',
+  forward([g, x], { lo, hi, openLo }) {
+    requireFloat(g!, 'pass_within');
+    sameFloatDType('pass_within', [g!, x!]);
+    if (g!.ndim !== x!.ndim || g!.shape.some((d, i) => d !== x!.shape[i])) {
+      throw new ShapeError(`pass_within: gradient ${shapeStr(g!.shape)} and input ${shapeStr(x!.shape)} differ`);
+    }
+    // g * 0 is g itself for g = +/-0: an all-zero gradient (a zero-input rule term's) passes unchanged.
+    if (isAllZero(g!)) return new Tensor(g!.data, g!.shape);
+    const out = emptyLike(g!);
+    K.passWithin(g!.data, x!.data, out.data, lo, hi, openLo);
+    return out;
+  },
+  vjp: (gg, { inputs: [, x], attrs, needs }) => [needs[0] ? apply(passWithinOp, [gg, x!], attrs) : null, null],
+};
+
+/**
+ * g where x lies within [lo, hi] ((lo, hi] when `openLo`), else g * 0; x is not differentiated.
+ * `inPlace` (a VJP whose context `ownsGrad`): the result is written into g's array, unrecorded.
+ */
+export function passWithin(g: Tensor, x: Tensor, lo: number, hi: number, openLo = false, inPlace = false): Tensor {
+  if (inPlace && g.dtype === x.dtype && !isAllZero(g)) {
+    K.passWithin(g.data, x.data, g.data, lo, hi, openLo);
+    return g;
+  }
+  return apply(passWithinOp, [g, x.requiresGrad ? x.detach() : x], { lo, hi, openLo });
 }
 
 /**
@@ -194,8 +231,21 @@ export const subOp: OpDef = {
 export const mulOp: OpDef = {
   name: 'mul',
   forward: binaryForward('mul', (a, b) => a * b, BinaryCode.Mul),
-  vjp: (g, { inputs: [a, b], needs }) => [needs[0] ? sumTo(mul(g, b!), a!.shape) : null, needs[1] ? sumTo(mul(g, a!), b!.shape) : null],
+  vjp: (g, { inputs: [a, b], needs, ownsGrad }) => {
+    const ga = needs[0] ? sumTo(mul(g, b!), a!.shape) : null;
+    // g is read for the last time here: a backward that owns it takes the product in its array
+    // (the merged weight W * s of a canonizer: no weight-sized temporary for d/ds).
+    const gb = needs[1] ? sumTo(ownsGrad ? mulInto(g, a!) : mul(g, a!), b!.shape) : null;
+    return [ga, gb];
+  },
 };
+
+/** g *= a in place (a broadcasting to g's shape, same dtype), unrecorded: only on a gradient the VJP owns. */
+function mulInto(g: Tensor, a: Tensor): Tensor {
+  if (a.dtype !== g.dtype || broadcastShapes(g.shape, a.shape, 'mul').some((d, i) => d !== g.shape[i])) return mul(g, a);
+  K.binary(BinaryCode.Mul, g.data, g.shape, a.data, a.shape, g.data, g.shape);
+  return g;
+}
 export const divOp: OpDef = {
   name: 'div',
   forward: binaryForward('div', (a, b) => a / b, BinaryCode.Div),

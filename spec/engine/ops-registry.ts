@@ -38,6 +38,21 @@ export const opChecks: Record<string, OpCheck> = {
   leaky_relu: { covers: ['leaky_relu'], make: (r) => ({ fn: (x) => E.mul(E.leakyRelu(x!, 0.1), x!), inputs: [awayFromZero(r, [3, 4])] }) },
   pow_scalar: { covers: ['pow_scalar'], make: (r) => ({ fn: (x) => E.powScalar(x!, 3), inputs: [rnd(r, [3, 4])] }) },
   clamp: { covers: ['clamp'], make: (r) => ({ fn: (x) => E.mul(E.clamp(x!, -0.5, 0.5), x!), inputs: [awayFromZero(r, [3, 4], 0.05)] }) },
+  // clamp's and relu's VJP: linear in g (x is a constant selector), checked as a map of g, on both sides of the bounds.
+  pass_within: {
+    covers: ['pass_within'],
+    make: (r) => {
+      const x = awayFromZero(r, [3, 4], 0.05).detach();
+      return { fn: (g) => E.mul(E.passWithin(g!, x, -0.5, 0.5), g!), inputs: [rnd(r, [3, 4])] };
+    },
+  },
+  pass_within_open: {
+    covers: ['pass_within'],
+    make: (r) => {
+      const x = awayFromZero(r, [3, 4]).detach();
+      return { fn: (g) => E.mul(E.passWithin(E.mul(g!, g!), x, 0, Infinity, true), g!), inputs: [rnd(r, [3, 4])] };
+    },
+  },
   add: { covers: ['add'], make: (r) => ({ fn: (a, b) => E.mul(E.add(a!, b!), E.add(a!, b!)), inputs: [rnd(r, [2, 3, 4]), rnd(r, [3, 1])] }) },
   sub: { covers: ['sub'], make: (r) => ({ fn: (a, b) => E.mul(E.sub(a!, b!), a!), inputs: [rnd(r, [2, 3]), rnd(r, [3])] }) },
   mul: { covers: ['mul'], make: (r) => ({ fn: (a, b) => E.mul(a!, b!), inputs: [rnd(r, [4, 1, 3]), rnd(r, [2, 3])] }) },

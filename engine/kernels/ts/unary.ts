@@ -51,6 +51,26 @@ export function stabilizedDiv(a: Storage, b: Storage, d: Storage, eps: number): 
   }
 }
 
+/** One loop per comparison, so each is monomorphic; an infinite bound compares true for every non-NaN x. */
+export function passWithin(g: Storage, x: Storage, d: Storage, lo: number, hi: number, openLo: boolean): void {
+  const n = g.length;
+  if (openLo) {
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      d[i] = v > lo && v <= hi ? g[i]! : g[i]! * 0;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      d[i] = v >= lo && v <= hi ? g[i]! : g[i]! * 0;
+    }
+  }
+}
+
+export function addInto(d: Storage, s: Storage): void {
+  for (let i = 0; i < d.length; i++) d[i] = d[i]! + s[i]!;
+}
+
 /** The switch is outside the loops, so each loop is one monomorphic comparison. */
 export function compareScalar(cmp: Comparison, s: Storage, y: number, d: Storage): void {
   const n = s.length;
