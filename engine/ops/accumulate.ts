@@ -3,6 +3,7 @@
  * contributions sums them in one array the walk allocated, instead of a fresh array per `add`
  * (weight-sized gradients in the double backward of EGL: fresh pages cost more than the adds).
  * Not exported from the barrel: writing in place is only sound on an array nobody else holds.
+ * `sumIfShared` is also `add`'s own shortcut, so both agree on when a sum is one of its operands.
  */
 import type { Tensor } from '../tensor.js';
 import { kernels as K } from '../kernels/dispatch.js';
@@ -10,9 +11,10 @@ import { BinaryCode } from '../kernels/types.js';
 import { emptyLike, isAllZero } from './util.js';
 
 /**
- * a + b when that is bitwise one of them, as `add`'s shortcut decides: x + 0 is x for every x but
- * -0. A zero contribution (the negative-part term of ZPlus in a double backward) then costs a scan,
- * not a weight-sized array.
+ * a + b when that is bitwise one of them (same shapes and float dtype): x + (+0) is x for every x
+ * but -0, NaN included. `add` shares that operand's storage; a gradient sum with a zero
+ * contribution (the negative-part term of ZPlus in a double backward) then costs a scan, not a
+ * weight-sized array.
  */
 export function sumIfShared(a: Tensor, b: Tensor): Tensor | null {
   if (isAllZero(b) && !K.hasNegativeZero(a.data)) return a;

@@ -5,6 +5,7 @@ import { BinaryCode, type Comparison } from '../kernels/types.js';
 import { asTensor, broadcastShapes, emptyLike, isAllZero, requireFloat, type TensorLike } from './util.js';
 import { markAllZero } from '../zero-marks.js';
 import { sumTo } from './sum.js';
+import { sumIfShared } from './accumulate.js';
 
 // ---- unary ----------------------------------------------------------------------------------
 
@@ -215,9 +216,8 @@ export const addOp: OpDef = {
   forward(inputs) {
     const [a, b] = inputs as [Tensor, Tensor];
     if (a.dtype === b.dtype && a.dtype !== 'int32' && a.size > 0 && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i])) {
-      // x + (+0) is x for every x but -0 (NaN included).
-      if (isAllZero(b) && !K.hasNegativeZero(a.data)) return new Tensor(a.data, a.shape);
-      if (isAllZero(a) && !K.hasNegativeZero(b.data)) return new Tensor(b.data, b.shape);
+      const shared = sumIfShared(a, b);
+      if (shared) return new Tensor(shared.data, shared.shape);
     }
     return addCopying(inputs);
   },
