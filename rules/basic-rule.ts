@@ -34,6 +34,12 @@ export interface BasicRuleSpec {
   forward?: (layer: LayerRecord, inputs: readonly Tensor[], params: Params, record: boolean) => Tensor;
   /** Inputs held constant: they get no relevance (CP-LRP's attention weights); the others share it. */
   constantInputs?: readonly number[];
+  /**
+   * A cheaper route to the same relevance for an ordinary explanation (nothing recorded, no
+   * parameter relevance), e.g. Gamma's (gamma-shortcut.ts); null where it does not apply, and the
+   * template runs. A recorded backward always runs the template.
+   */
+  shortcut?: (layer: LayerRecord, relevance: Tensor) => (Tensor | null)[] | null;
 }
 
 /** How the terms of one backward see the layer's inputs and parameters. */
@@ -76,7 +82,8 @@ interface Terms {
 /** The VJP of term k w.r.t. its input slot i (inputs first, then the parameters asked for); null for a term not differentiated. */
 type TermVjp = (k: number, slot: number) => Tensor | null;
 
-function applyParamModifier(params: Params, mod: ParamModifier, records: boolean): Record<string, Tensor | null> {
+/** A term's parameters: `mod` applied to `params` (cached by its `cacheKey` when nothing is recorded). */
+export function applyParamModifier(params: Params, mod: ParamModifier, records: boolean): Record<string, Tensor | null> {
   const out: Record<string, Tensor | null> = {};
   const keys = mod.keys === undefined || mod.keys === null ? Object.keys(params) : mod.keys;
   for (const [name, p] of Object.entries(params)) {
@@ -104,6 +111,11 @@ export class BasicRule implements Rule {
     // The outer backward records only when it was asked to (createGraph).
     const how = E.isGradEnabled() ? recordedTerms : detachedTerms;
     const paramRelevance = ctx.paramRelevance;
+    const shortcut = this.spec.shortcut;
+    if (shortcut && !how.records && paramRelevance === undefined) {
+      const r = E.withGradMode(true, () => shortcut(layer, relevance));
+      if (r) return r;
+    }
     return E.withGradMode(true, () => {
       const terms = this.runTerms(layer, how, paramRelevance !== undefined);
       const seeds = E.withGradMode(how.records, () => this.spec.gradientMapper(relevance, terms.ys, layer));

@@ -1,7 +1,8 @@
 import * as E from '../engine/index.js';
-import type { Tensor } from '../engine/index.js';
+import type { LayerRecord, Tensor } from '../engine/index.js';
 import { FunctionRule, GradientRule, identity, noMod, toList, withBias, type ParamModifier, type Rule } from './core.js';
-import { BasicRule } from './basic-rule.js';
+import { applyParamModifier, BasicRule } from './basic-rule.js';
+import { gammaShortcut } from './gamma-shortcut.js';
 import { inputTimesGradient } from './reducers.js';
 import { divideStabilized, makeStabilizer, type StabilizerLike } from './stabilizer.js';
 import { boundArg, knownKeys, numberArg, RuleConfigError, stabilizerArg, zeroParamsArg } from './args.js';
@@ -138,23 +139,27 @@ export function gammaRule(opts: GammaOptions = {}): Rule {
     // String(-0) is "0", but gamma = -0 and 0 give different signs of zero.
     cacheKey: `gamma:${[gamma, lo, hi].map((v) => (Object.is(v, -0) ? '-0' : String(v))).join(':')}`,
   });
+  const positive = gammaMod(0, null, zp);
+  const mapper = (r: Tensor, zPositive: Tensor, zNegative: Tensor, layer: LayerRecord): [Tensor, Tensor] => {
+    const z = layer.output;
+    return [divideStabilized(stab, E.mul(r, E.gt(z, 0)), zPositive), divideStabilized(stab, E.mul(r, E.lt(z, 0)), zNegative)];
+  };
   return new BasicRule({
     name: 'Gamma',
     settings: { gamma, stabilizer: opts.stabilizer ?? 1e-6, zeroParams: zp },
     terms: [
-      { input: posPart, params: gammaMod(0, null, zp) },
+      { input: posPart, params: positive },
       { input: negPart, params: gammaMod(null, 0, withBias(zp)) },
       { input: posPart, params: gammaMod(null, 0, zp) },
       { input: negPart, params: gammaMod(0, null, withBias(zp)) },
     ],
     // zennit's fifth term is the unmodified output, used only for its sign: the recorded output is the same value.
     gradientMapper: (r, ys, layer) => {
-      const z = layer.output;
-      const pos = divideStabilized(stab, E.mul(r, E.gt(z, 0)), E.add(ys[0]!, ys[1]!));
-      const neg = divideStabilized(stab, E.mul(r, E.lt(z, 0)), E.add(ys[2]!, ys[3]!));
+      const [pos, neg] = mapper(r, E.add(ys[0]!, ys[1]!), E.add(ys[2]!, ys[3]!), layer);
       return [pos, pos, neg, neg];
     },
     reducer: inputTimesGradient([0, 1, 2, 3]),
+    shortcut: gammaShortcut({ gamma, zeroParams: zp, positive, mapper, modifyParams: (ps, mod) => applyParamModifier(ps, mod, false) }),
   });
 }
 
