@@ -10,7 +10,7 @@
  */
 import * as E from '../engine/index.js';
 import type { LayerRecord, Tensor } from '../engine/index.js';
-import type { ParamModifier, Rule, RuleContext, RuleTerm } from './core.js';
+import { identity, type ParamModifier, type Rule, type RuleContext, type RuleTerm } from './core.js';
 import { InputTimesGradient, reduce, type Reducer } from './reducers.js';
 
 type Params = Readonly<Record<string, Tensor | null>>;
@@ -77,6 +77,8 @@ interface Terms {
   xs: Tensor[][];
   ps: Params[];
   ys: Tensor[];
+  /** The term that is the recorded layer itself (`recordedTerm`), or -1. */
+  recorded: number;
 }
 
 /** The VJP of term k w.r.t. its input slot i (inputs first, then the parameters asked for); null for a term not differentiated. */
@@ -97,6 +99,12 @@ export function applyParamModifier(params: Params, mod: ParamModifier, records: 
     else out[name] = mod.modify(p, name);
   }
   return out;
+}
+
+/** True when `mod` leaves every parameter of the layer as it is (no modification, nothing zeroed). */
+function keepsParams(mod: ParamModifier, params: Params): boolean {
+  const keys = mod.keys ?? Object.keys(params);
+  return Object.entries(params).every(([name, p]) => p === null || !keys.includes(name) || (mod.modify === identity && !mod.zeroParams?.includes(name)));
 }
 
 export class BasicRule implements Rule {
@@ -133,17 +141,32 @@ export class BasicRule implements Rule {
     const { terms, forward } = this.spec;
     const base: Record<string, Tensor | null> = {};
     for (const [k, p] of Object.entries(layer.params)) base[k] = p === null ? null : how.param(p);
-    const xs = terms.map((t) => layer.inputs.map((x) => how.input(x, t.input)));
+    const recorded = this.recordedTerm(layer, how, wantParams);
+    const xs = terms.map((t, k) => (k === recorded ? [...layer.inputs] : layer.inputs.map((x) => how.input(x, t.input))));
     const ps = terms.map((t) => {
       const modified = applyParamModifier(base, t.params, how.records);
       for (const [k, p] of Object.entries(modified)) if (p !== null) modified[k] = how.modifiedParam(p, wantParams);
       return modified;
     });
     const ys = terms.map((t, k) => {
+      if (k === recorded) return layer.output;
       const y = forward ? forward(layer, xs[k]!, ps[k]!, how.records) : layer.fn(xs[k]!, ps[k]!);
       return t.output ? t.output(y) : y;
     });
-    return { xs, ps, ys };
+    return { xs, ps, ys, recorded };
+  }
+
+  /**
+   * The term that is the layer itself (identity input, parameters as recorded) in an ordinary
+   * explanation of a one-input layer: its output is the recorded output, bit for bit, and its VJP
+   * the layer's recorded one, so it is not run again (Epsilon's only term, ZBox's first). -1: none.
+   * One input only: with two, one could be computed from the other, and the recorded graph would
+   * then pass gradient between them where the template's detached copies do not.
+   */
+  private recordedTerm(layer: LayerRecord, how: TermTensors, wantParams: boolean): number {
+    if (how.records || wantParams || this.spec.forward || this.spec.constantInputs?.length) return -1;
+    if (layer.inputs.length !== 1 || !layer.inputs[0]!.requiresGrad) return -1;
+    return this.spec.terms.findIndex((t) => t.input === identity && !t.output && keepsParams(t.params, layer.params));
   }
 
   /**
@@ -191,6 +214,8 @@ function termVjps(terms: Terms, seeds: (Tensor | null)[], vanishing: boolean[], 
   const grads = E.grad(active.map((k) => terms.ys[k]!), targets, {
     gradOutputs: active.map((k) => seeds[k]!),
     createGraph: records,
+    // The recorded layer's graph belongs to the explanation: another target may walk it again.
+    retainGraph: records || terms.recorded >= 0,
     allowUnused: true,
   });
   const stride = (terms.xs[0]?.length ?? 0) + paramNames.length;
