@@ -140,9 +140,14 @@ export function gammaRule(opts: GammaOptions = {}): Rule {
     cacheKey: `gamma:${[gamma, lo, hi].map((v) => (Object.is(v, -0) ? '-0' : String(v))).join(':')}`,
   });
   const positive = gammaMod(0, null, zp);
+  // r where z > 0 (z < 0), else r * 0: the bits of r * (z > 0) without a mask array. -MIN_VALUE is the
+  // negative double closest to 0, so z <= -MIN_VALUE is z < 0 for float32 and float64 values alike.
   const mapper = (r: Tensor, zPositive: Tensor, zNegative: Tensor, layer: LayerRecord): [Tensor, Tensor] => {
     const z = layer.output;
-    return [divideStabilized(stab, E.mul(r, E.gt(z, 0)), zPositive), divideStabilized(stab, E.mul(r, E.lt(z, 0)), zNegative)];
+    return [
+      divideStabilized(stab, E.passWithin(r, z, 0, Infinity, true), zPositive),
+      divideStabilized(stab, E.passWithin(r, z, -Infinity, -Number.MIN_VALUE), zNegative),
+    ];
   };
   return new BasicRule({
     name: 'Gamma',

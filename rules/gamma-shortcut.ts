@@ -9,7 +9,7 @@
  * parameters and Wa + Wb = (2 + gamma) W, ba + bb = (2 + gamma) b, so
  *   z- = (2 + gamma) y - z+                      (no second forward convolution), and
  *   R  = x (Wa^T (g+ - g-) + (2 + gamma) W^T g-),
- * whose second VJP is the layer's own recorded one. One forward convolution of the rule's three
+ * whose second VJP is the layer's own recorded one (both VJPs summed by one walk). One forward convolution of the rule's three
  * goes; the values equal the template's up to rounding (spec/rules/gamma-shortcut.spec.ts compares
  * them with the recorded template, which never takes this route).
  */
@@ -46,21 +46,24 @@ export function gammaShortcut(spec: GammaShortcutSpec): (layer: LayerRecord, rel
     if (spec.zeroParams.includes('weight') || (bias && spec.zeroParams.includes('bias'))) return null;
     const x = layer.inputs[0]!;
     if (!x.requiresGrad) return null;
-    const xd = x.detach();
-    if (!E.isAllZero(E.clamp(xd, null, 0))) return null;
+    if (!E.isAllZero(E.clamp(x.detach(), null, 0))) return null;
 
-    const xPos = E.clamp(xd, 0, null).detach().requireGrad();
+    // With no negative part, x is its own positive part (clamp(x, 0) is x bit for bit), so the term
+    // runs on x itself and one walk sums both VJPs into one array.
     const base: Record<string, Tensor | null> = {};
     for (const [k, p] of Object.entries(layer.params)) base[k] = p === null ? null : p.detach();
-    const zPos = layer.fn([xPos], spec.modifyParams(base, spec.positive));
+    const zPos = layer.fn([x], spec.modifyParams(base, spec.positive));
 
     return E.noGrad(() => {
       const zNeg = E.sub(E.mul(layer.output.detach(), scale), zPos);
       const [gPos, gNeg] = spec.mapper(relevance, zPos, zNeg, layer);
-      const [own] = E.grad(layer.output, x, { gradOutputs: gNeg, retainGraph: true, allowUnused: true });
-      if (!own) return null;
-      const [viaPositive] = E.grad(zPos, xPos, { gradOutputs: E.sub(gPos, gNeg) });
-      return [E.mul(xPos.detach(), E.add(viaPositive!, E.mul(own, scale)))];
+      const [sum] = E.grad([zPos, layer.output], x, {
+        gradOutputs: [E.sub(gPos, gNeg), E.mul(gNeg, scale)],
+        // The layer's recorded graph belongs to the explanation (another target walks it again).
+        retainGraph: true,
+        allowUnused: true,
+      });
+      return sum ? [E.mul(x.detach(), sum)] : null;
     });
   };
 }
