@@ -1,5 +1,5 @@
 /**
- * Elementwise clamp and relu through WebAssembly SIMD (f32x4 / f64x2 pseudo-min/max, see
+ * Elementwise clamp, relu, add, sub, mul and div through WebAssembly SIMD (f32x4 / f64x2 pseudo-min/max, see
  * assembly/kernels.ts), for the clamp and relu kernels (ts/unary.ts has their loops). The JavaScript
  * loops there branch on the sign of every element (10-20 ns per element on random-sign weights and
  * activations, from branch mispredictions); here the data is copied through linear memory in
@@ -11,7 +11,7 @@
  * reproduce exactly (lo > hi, a NaN bound, a float32 bound that is not a float32 value) return false
  * and the dispatcher runs the TypeScript loop.
  */
-import type { FloatArray } from '../types.js';
+import { BinaryCode, type FloatArray } from '../types.js';
 import { wasmScratch, type WasmScratch } from './index.js';
 
 /** Any tensor storage; only Float32Array and Float64Array (both arrays the same) are handled. */
@@ -74,6 +74,46 @@ function inChunks<F>(
     mem.set((src as FloatArray).subarray(i, i + m), at);
     call(fn, s.base, m);
     (dst as FloatArray).set(mem.subarray(at, at + m), i);
+  }
+  return true;
+}
+
+/**
+ * out = a (op) b for add, sub, mul and div where no broadcasting is left but a one-element operand:
+ * a and b of out's size, or one of them a single element. Both operands are copied through linear
+ * memory in cache-sized chunks; the JavaScript loop converts every float32 element to a double and
+ * back, at about 2 ns per element, where the SIMD pass is bound by the copies. False, writing
+ * nothing, for other shapes, mixed dtypes, Copy, or inactive kernels.
+ */
+export function binaryKernel(code: BinaryCode, a: Storage, b: Storage, out: Storage): boolean {
+  if (code === BinaryCode.Copy) return false;
+  const single = floatPair(a, out);
+  if (single === null || floatPair(b, out) !== single) return false;
+  const n = out.length;
+  const aWhole = a.length === n;
+  const bWhole = b.length === n;
+  if (!(aWhole && bWhole) && !(aWhole && b.length === 1) && !(bWhole && a.length === 1)) return false;
+  const S = single ? 4 : 8;
+  const s = wasmScratch(2 * Math.min(n, CHUNK) * S);
+  if (s === null) return false;
+  const e = s.exports;
+  const mem = single ? s.f32 : s.f64;
+  const p = s.base;
+  const q = p + Math.min(n, CHUNK) * S;
+  const at = p / S;
+  // The operand of out's size goes to p (the result overwrites it); a scalar is an argument.
+  const whole = (aWhole ? a : b) as FloatArray;
+  const scalar = aWhole && bWhole ? 0 : aWhole ? b[0]! : a[0]!;
+  for (let i = 0; i < n; i += CHUNK) {
+    const m = Math.min(CHUNK, n - i);
+    mem.set(whole.subarray(i, i + m), at);
+    if (aWhole && bWhole) {
+      mem.set((b as FloatArray).subarray(i, i + m), q / S);
+      (single ? e.binaryF32 : e.binaryF64)(code, p, q, m);
+    } else {
+      (single ? e.binaryScalarF32 : e.binaryScalarF64)(code, p, scalar, aWhole ? 0 : 1, m);
+    }
+    (out as FloatArray).set(mem.subarray(at, at + m), i);
   }
   return true;
 }

@@ -52,6 +52,10 @@ export interface KernelExports {
   clampF64: (p: Ptr, n: number, lo: number, hi: number) => void;
   reluF32: (p: Ptr, n: number) => void;
   reluF64: (p: Ptr, n: number) => void;
+  binaryF32: (code: number, p: Ptr, q: Ptr, n: number) => void;
+  binaryF64: (code: number, p: Ptr, q: Ptr, n: number) => void;
+  binaryScalarF32: (code: number, p: Ptr, s: number, scalarFirst: number, n: number) => void;
+  binaryScalarF64: (code: number, p: Ptr, s: number, scalarFirst: number, n: number) => void;
 }
 
 type GemmFn = (

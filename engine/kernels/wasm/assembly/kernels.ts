@@ -653,3 +653,86 @@ export function reluF64(p: usize, n: i32): void {
     store<f64>(q, v <= 0 ? 0 : v);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise add / sub / mul / div (engine/kernels/wasm/elementwise.ts), code as BinaryCode:
+// 0 add, 1 sub, 2 mul, 3 div. One IEEE operation per element in the arrays' own precision, which
+// is what the JavaScript loops give too (a float32 result computed in float64 and rounded once
+// equals the float32 operation for these four), so the results match them bit for bit.
+
+/** p[i] = p[i] (op) q[i] over f32[n]. */
+export function binaryF32(code: i32, p: usize, q: usize, n: i32): void {
+  const end = p + (<usize>(n & ~3) << 2);
+  const d = q - p;
+  let r = p;
+  switch (code) {
+    case 0: for (; r < end; r += 16) v128.store(r, f32x4.add(v128.load(r), v128.load(r + d))); break;
+    case 1: for (; r < end; r += 16) v128.store(r, f32x4.sub(v128.load(r), v128.load(r + d))); break;
+    case 2: for (; r < end; r += 16) v128.store(r, f32x4.mul(v128.load(r), v128.load(r + d))); break;
+    default: for (; r < end; r += 16) v128.store(r, f32x4.div(v128.load(r), v128.load(r + d))); break;
+  }
+  for (let i = n & ~3; i < n; i++) {
+    const a = load<f32>(p + (<usize>i << 2));
+    const b = load<f32>(q + (<usize>i << 2));
+    store<f32>(p + (<usize>i << 2), code === 0 ? a + b : code === 1 ? a - b : code === 2 ? a * b : a / b);
+  }
+}
+
+export function binaryF64(code: i32, p: usize, q: usize, n: i32): void {
+  const end = p + (<usize>(n & ~1) << 3);
+  const d = q - p;
+  let r = p;
+  switch (code) {
+    case 0: for (; r < end; r += 16) v128.store(r, f64x2.add(v128.load(r), v128.load(r + d))); break;
+    case 1: for (; r < end; r += 16) v128.store(r, f64x2.sub(v128.load(r), v128.load(r + d))); break;
+    case 2: for (; r < end; r += 16) v128.store(r, f64x2.mul(v128.load(r), v128.load(r + d))); break;
+    default: for (; r < end; r += 16) v128.store(r, f64x2.div(v128.load(r), v128.load(r + d))); break;
+  }
+  if (n & 1) {
+    const o = <usize>(n - 1) << 3;
+    const a = load<f64>(p + o);
+    const b = load<f64>(q + o);
+    store<f64>(p + o, code === 0 ? a + b : code === 1 ? a - b : code === 2 ? a * b : a / b);
+  }
+}
+
+/** p[i] = p[i] (op) s, or s (op) p[i] when `scalarFirst`, over f32[n]. */
+export function binaryScalarF32(code: i32, p: usize, s: f32, scalarFirst: bool, n: i32): void {
+  const v = f32x4.splat(s);
+  const end = p + (<usize>(n & ~3) << 2);
+  let r = p;
+  // Sub and div with the scalar first are the only orders that differ.
+  const c = scalarFirst && (code === 1 || code === 3) ? code + 4 : code;
+  switch (c) {
+    case 0: for (; r < end; r += 16) v128.store(r, f32x4.add(v128.load(r), v)); break;
+    case 1: for (; r < end; r += 16) v128.store(r, f32x4.sub(v128.load(r), v)); break;
+    case 2: for (; r < end; r += 16) v128.store(r, f32x4.mul(v128.load(r), v)); break;
+    case 3: for (; r < end; r += 16) v128.store(r, f32x4.div(v128.load(r), v)); break;
+    case 5: for (; r < end; r += 16) v128.store(r, f32x4.sub(v, v128.load(r))); break;
+    default: for (; r < end; r += 16) v128.store(r, f32x4.div(v, v128.load(r))); break;
+  }
+  for (let i = n & ~3; i < n; i++) {
+    const a = load<f32>(p + (<usize>i << 2));
+    store<f32>(p + (<usize>i << 2), c === 0 ? a + s : c === 1 ? a - s : c === 2 ? a * s : c === 3 ? a / s : c === 5 ? s - a : s / a);
+  }
+}
+
+export function binaryScalarF64(code: i32, p: usize, s: f64, scalarFirst: bool, n: i32): void {
+  const v = f64x2.splat(s);
+  const end = p + (<usize>(n & ~1) << 3);
+  let r = p;
+  const c = scalarFirst && (code === 1 || code === 3) ? code + 4 : code;
+  switch (c) {
+    case 0: for (; r < end; r += 16) v128.store(r, f64x2.add(v128.load(r), v)); break;
+    case 1: for (; r < end; r += 16) v128.store(r, f64x2.sub(v128.load(r), v)); break;
+    case 2: for (; r < end; r += 16) v128.store(r, f64x2.mul(v128.load(r), v)); break;
+    case 3: for (; r < end; r += 16) v128.store(r, f64x2.div(v128.load(r), v)); break;
+    case 5: for (; r < end; r += 16) v128.store(r, f64x2.sub(v, v128.load(r))); break;
+    default: for (; r < end; r += 16) v128.store(r, f64x2.div(v, v128.load(r))); break;
+  }
+  if (n & 1) {
+    const o = <usize>(n - 1) << 3;
+    const a = load<f64>(p + o);
+    store<f64>(p + o, c === 0 ? a + s : c === 1 ? a - s : c === 2 ? a * s : c === 3 ? a / s : c === 5 ? s - a : s / a);
+  }
+}

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { binaryKernel, WASM_ELEMENTWISE_MIN } from '../../../engine/kernels/wasm/elementwise.js';
+import { binary } from '../../../engine/kernels/ts/elementwise.js';
+import { BinaryCode } from '../../../engine/kernels/types.js';
+import { getKernelBackend, setKernelBackend } from '../../../engine/kernels/dispatch.js';
+import { Tensor } from '../../../engine/tensor.js';
+import { add, div, mul, sub } from '../../../engine/ops/elementwise.js';
+import { mulberry32 } from '../../support/kernel-oracle.js';
+
+type FloatArray = Float32Array | Float64Array;
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+const ctors: [string, Ctor][] = [
+  ['float32', Float32Array],
+  ['float64', Float64Array],
+];
+const codes: [string, BinaryCode][] = [
+  ['add', BinaryCode.Add],
+  ['sub', BinaryCode.Sub],
+  ['mul', BinaryCode.Mul],
+  ['div', BinaryCode.Div],
+];
+
+const specials = [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 1e-310, 3.4e38, -3.4e38, 1, -1];
+
+/** Random signs and magnitudes (subnormal and overflowing products included), one element in eight special. */
+function randomData(T: Ctor, n: number, seed: number): FloatArray {
+  const rnd = mulberry32(seed);
+  const a = new T(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = rnd() < 0.125 ? specials[Math.floor(rnd() * specials.length)]! : (rnd() * 2 - 1) * Math.pow(10, Math.floor(rnd() * 80) - 40);
+  }
+  return a;
+}
+
+/** Bitwise equality; a NaN only has to be a NaN (WebAssembly leaves NaN payloads open). */
+function expectSameBits(got: FloatArray, want: FloatArray, what: string): void {
+  expect(got.length, what).to.equal(want.length);
+  for (let i = 0; i < got.length; i++) {
+    if (Number.isNaN(want[i]!) && Number.isNaN(got[i]!)) continue;
+    if (!Object.is(got[i], want[i])) expect.fail(`${what}: element ${i} differs: got ${Object.is(got[i], -0) ? '-0' : got[i]}, want ${Object.is(want[i], -0) ? '-0' : want[i]}`);
+  }
+}
+
+const lengths = [WASM_ELEMENTWISE_MIN, WASM_ELEMENTWISE_MIN + 5, 65535, 65536 + 4099, 200003];
+
+describe('WebAssembly SIMD add / sub / mul / div kernels', function () {
+  this.timeout(60_000);
+  let before: ReturnType<typeof getKernelBackend>;
+  beforeEach(() => {
+    before = getKernelBackend();
+    setKernelBackend('wasm');
+  });
+  afterEach(() => setKernelBackend(before));
+
+  for (const [dt, T] of ctors) {
+    for (const [name, code] of codes) {
+      it(`${name} (${dt}) equals the JavaScript loops bit for bit: same shapes, a scalar on either side, odd lengths`, () => {
+        let seed = 7 + code;
+        for (const n of lengths) {
+          const a = randomData(T, n, seed++);
+          const b = randomData(T, n, seed++);
+          const s = randomData(T, 1, seed++);
+          for (const [label, x, y] of [['same shape', a, b], ['scalar second', a, s], ['scalar first', s, b]] as const) {
+            const want = new T(n);
+            binary(code, x, [x.length], y, [y.length], want, [n]);
+            const got = new T(n).fill(12345);
+            expect(binaryKernel(code, x, y, got), `${label} n=${n} ran`).to.equal(true);
+            expectSameBits(got, want, `${name} ${label} n=${n}`);
+          }
+        }
+      });
+    }
+  }
+
+  it('the ops give the loops\' results through either backend, below and above the threshold', () => {
+    const ops = [add, sub, mul, div];
+    for (const [, T] of ctors) {
+      for (const n of [WASM_ELEMENTWISE_MIN - 3, 3 * 65536 + 1]) {
+        const a = randomData(T, n, n);
+        const b = randomData(T, n, n + 1);
+        const results = (['wasm', 'ts'] as const).map((backend) => {
+          setKernelBackend(backend);
+          return ops.map((op) => [op(new Tensor(a, [n]), new Tensor(b, [n])).data, op(new Tensor(a, [n]), new Tensor(b.subarray(0, 1), [])).data] as FloatArray[]);
+        });
+        results[0]!.forEach((pair, k) => pair.forEach((got, j) => expectSameBits(got, results[1]![k]![j]!, `op ${k} form ${j} n=${n}`)));
+      }
+    }
+  });
+
+  it('decline what is not one of its forms, writing nothing: broadcasting, Copy, mixed or integer arrays, the TypeScript backend', () => {
+    const a = new Float32Array(300).fill(2);
+    const out = new Float32Array(300).fill(7);
+    expect(binaryKernel(BinaryCode.Add, a, new Float32Array(3), out)).to.equal(false);
+    expect(binaryKernel(BinaryCode.Copy, a, a, out)).to.equal(false);
+    expect(binaryKernel(BinaryCode.Add, a, new Float64Array(300), out)).to.equal(false);
+    expect(binaryKernel(BinaryCode.Add, new Int32Array(300), new Int32Array(300), new Int32Array(300))).to.equal(false);
+    setKernelBackend('ts');
+    expect(binaryKernel(BinaryCode.Add, a, a, out)).to.equal(false);
+    expect(Array.from(out).every((v) => v === 7)).to.equal(true);
+  });
+});
