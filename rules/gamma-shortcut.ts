@@ -9,9 +9,10 @@
  * parameters and Wa + Wb = (2 + gamma) W, ba + bb = (2 + gamma) b, so
  *   z- = (2 + gamma) y - z+                      (no second forward convolution), and
  *   R  = x (Wa^T (g+ - g-) + (2 + gamma) W^T g-),
- * whose second VJP is the layer's own recorded one (both VJPs summed by one walk). One forward convolution of the rule's three
- * goes; the values equal the template's up to rounding (spec/rules/gamma-shortcut.spec.ts compares
- * them with the recorded template, which never takes this route).
+ * whose second VJP is the layer's own recorded one (one walk sums both). One forward convolution
+ * of the rule's three goes; the values equal the template's up to rounding
+ * (spec/rules/gamma-shortcut.spec.ts compares them with the recorded template, which never takes
+ * this route).
  */
 import * as E from '../engine/index.js';
 import type { LayerRecord, Tensor } from '../engine/index.js';
