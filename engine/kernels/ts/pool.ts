@@ -29,10 +29,10 @@ export function maxPoolIndices(src: Storage, indices: Int32Array, g: MaxPoolGeom
           for (let kw = kw0; kw < kw1; kw++) {
             const q = row + kw * g.DW;
             const v = src[q]!;
-            if (v > best || v !== v || bi < 0) {
-              best = v;
-              bi = q;
-            }
+            // The comparison decides an index, then the value is read back: no branch per element
+            // (random activations mispredict it; same choice as v > best || v !== v || bi < 0).
+            bi += (+(v > best) | +(v !== v) | +(bi < 0)) * (q - bi);
+            best = src[bi]!;
           }
         }
         indices[o++] = bi;
