@@ -3,7 +3,7 @@ import type { Backend } from '../types.js';
 import { wasmKernelsActive } from './index.js';
 import { gemmWasm, WASM_GEMM_MIN_WORK } from './gemm.js';
 import { conv2dForwardWasm, conv2dBackwardInputWasm, conv2dBackwardWeightWasm } from './conv.js';
-import { binaryKernel, clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from './elementwise.js';
+import { addChannelBiasKernel, binaryKernel, clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from './elementwise.js';
 
 export const wasmBackend: Backend = {
   name: 'wasm',
@@ -17,5 +17,6 @@ export const wasmBackend: Backend = {
     clamp: (_next, src, dst, lo, hi) => src.length >= WASM_ELEMENTWISE_MIN && clampKernel(src, dst, lo, hi),
     relu: (_next, src, dst) => src.length >= WASM_ELEMENTWISE_MIN && reluKernel(src, dst),
     binary: (_next, code, a, _aShape, b, _bShape, out) => out.length >= WASM_ELEMENTWISE_MIN && binaryKernel(code, a, b, out),
+    addChannelBias: (_next, y, b, N, O, P) => addChannelBiasKernel(y, b, N, O, P),
   },
 };

@@ -117,3 +117,33 @@ export function binaryKernel(code: BinaryCode, a: Storage, b: Storage, out: Stor
   }
   return true;
 }
+
+/**
+ * y[n, o, :] += b[o] in place (a convolution's bias, y of N x O x P), through linear memory in
+ * chunks that span whole rows where they are short: one SIMD add of a one-element operand per row
+ * segment. False, writing nothing, for mixed dtypes, small arrays or inactive kernels.
+ */
+export function addChannelBiasKernel(y: Storage, b: Storage, N: number, O: number, P: number): boolean {
+  const single = floatPair(b, y);
+  const total = N * O * P;
+  if (single === null || total < WASM_ELEMENTWISE_MIN || y.length < total) return false;
+  const S = single ? 4 : 8;
+  const s = wasmScratch(Math.min(total, CHUNK) * S);
+  if (s === null) return false;
+  const add = single ? s.exports.binaryScalarF32 : s.exports.binaryScalarF64;
+  const mem = single ? s.f32 : s.f64;
+  const at = s.base / S;
+  const Y = y as FloatArray;
+  for (let i = 0; i < total; i += CHUNK) {
+    const m = Math.min(CHUNK, total - i);
+    mem.set(Y.subarray(i, i + m), at);
+    for (let r = i; r < i + m; ) {
+      const row = Math.floor(r / P);
+      const end = Math.min((row + 1) * P, i + m);
+      add(BinaryCode.Add, s.base + (r - i) * S, b[row % O]!, 0, end - r);
+      r = end;
+    }
+    Y.set(mem.subarray(at, at + m), i);
+  }
+  return true;
+}

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { binaryKernel, WASM_ELEMENTWISE_MIN } from '../../../engine/kernels/wasm/elementwise.js';
+import { addChannelBiasKernel, binaryKernel, WASM_ELEMENTWISE_MIN } from '../../../engine/kernels/wasm/elementwise.js';
+import { addChannelBias } from '../../../engine/kernels/ts/along-axis.js';
 import { binary } from '../../../engine/kernels/ts/elementwise.js';
 import { BinaryCode } from '../../../engine/kernels/types.js';
 import { getKernelBackend, setKernelBackend } from '../../../engine/kernels/dispatch.js';
@@ -86,6 +87,20 @@ describe('WebAssembly SIMD add / sub / mul / div kernels', function () {
       }
     }
   });
+
+  for (const [dt, T] of ctors) {
+    it(`a channel bias (${dt}) is added as the loop adds it: short rows, rows across chunks, batches`, () => {
+      for (const [N, O, P] of [[2, 3, 49], [1, 64, 3136], [1, 5, 70001], [3, 7, 1]] as const) {
+        const y = randomData(T, N * O * P, N * O + P);
+        const b = randomData(T, O, O);
+        const want = y.slice();
+        addChannelBias(want, b, N, O, P);
+        const got = y.slice();
+        expect(addChannelBiasKernel(got, b, N, O, P), `${N}x${O}x${P} ran`).to.equal(N * O * P >= WASM_ELEMENTWISE_MIN);
+        if (N * O * P >= WASM_ELEMENTWISE_MIN) expectSameBits(got, want, `bias ${N}x${O}x${P}`);
+      }
+    });
+  }
 
   it('decline what is not one of its forms, writing nothing: broadcasting, Copy, mixed or integer arrays, the TypeScript backend', () => {
     const a = new Float32Array(300).fill(2);
