@@ -1,28 +1,14 @@
 import { expect } from 'chai';
 import * as E from '../../engine/index.js';
-import type { OpDef, Tensor } from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
 import * as R from '../../rules/index.js';
 import { MapComposite } from '../../composites/index.js';
 import { recordForward } from '../../attribution/index.js';
+import { countForwards } from '../support/op-count.js';
 import { Sequential, Conv2d, Linear, ReLU, Flatten, Module } from '../../nn/index.js';
 
 type DType = 'float32' | 'float64';
 const maxAbs = (t: Tensor): number => t.toArray().reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-
-/** Counts the forward calls of one op while `fn` runs (the op object is shared, so patch and restore it). */
-function countForwards<T>(op: OpDef<any>, fn: () => T): { result: T; calls: number } {
-  const original = op.forward;
-  let calls = 0;
-  (op as { forward: OpDef<any>['forward'] }).forward = (inputs, attrs) => {
-    calls++;
-    return original.call(op, inputs, attrs);
-  };
-  try {
-    return { result: fn(), calls };
-  } finally {
-    (op as { forward: OpDef<any>['forward'] }).forward = original;
-  }
-}
 
 interface Case {
   label: string;

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import * as E from '../../engine/index.js';
-import type { OpDef, Tensor } from '../../engine/index.js';
+import type { Tensor } from '../../engine/index.js';
 import * as R from '../../rules/index.js';
 import { MapComposite } from '../../composites/index.js';
 import { recordForward } from '../../attribution/index.js';
+import { countForwards } from '../support/op-count.js';
 import { Sequential, Conv2d, Linear, ReLU, Flatten, Module } from '../../nn/index.js';
 
 class Square extends Module {
@@ -13,21 +14,6 @@ class Square extends Module {
 }
 
 const F64 = { dtype: 'float64' as const };
-
-/** Counts the forward calls of `op` while `fn` runs (the op object is shared: patch, then restore). */
-function countForwards<T>(op: OpDef<any>, fn: () => T): { result: T; calls: number } {
-  const original = op.forward;
-  let calls = 0;
-  (op as { forward: OpDef<any>['forward'] }).forward = (inputs, attrs) => {
-    calls++;
-    return original.call(op, inputs, attrs);
-  };
-  try {
-    return { result: fn(), calls };
-  } finally {
-    (op as { forward: OpDef<any>['forward'] }).forward = original;
-  }
-}
 
 const bits = (t: Tensor): number[] => t.toArray();
 
