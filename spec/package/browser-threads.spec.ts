@@ -44,8 +44,9 @@ describe('package: kernel threads in the browser (Web Workers)', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   async function runPage(isolated: boolean): Promise<{ r: AppResult; errors: string[]; warnings: string[] }> {
-    const server = await serveStatic(dir, { isolated });
+    // The browser first: when it cannot start, no server is left open to keep mocha from exiting.
     const browser = await launchChromium();
+    const server = await serveStatic(dir, { isolated });
     try {
       const page = await browser.newPage();
       const log = watchConsole(page);

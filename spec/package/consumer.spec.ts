@@ -186,10 +186,11 @@ describe('package: installed from the tarball', function () {
     });
     expect(worker.errors).to.deep.equal([]);
     writeFileSync(join(page, 'index.html'), '<!doctype html><meta charset="utf-8"><title>lrp-tape</title><link rel="icon" href="data:,"><script type="module" src="bundle.js"></script>');
+    // The browser first: when it cannot start, no server is left open to keep mocha from exiting.
+    const browser = await launchChromium();
     const server = await serveStatic(page);
     // The same page where a content-security policy forbids compiling WebAssembly.
     const blocked = await serveStatic(page, { headers: { 'content-security-policy': "script-src 'self'" } });
-    const browser = await launchChromium();
     try {
       const open = async (url: string): Promise<{ got: PageResult; log: PageLog }> => {
         const tab = await browser.newPage();

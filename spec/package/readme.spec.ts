@@ -91,8 +91,9 @@ describe('README: every code block runs as written', function () {
         expect(res.errors).to.deep.equal([]);
         writeFileSync(join(page, 'index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><canvas></canvas><script type="module" src="bundle.js"></script>');
         writeFileSync(join(page, 'resnet18.safetensors'), readFileSync(join(dir, 'resnet18.safetensors')));
-        const server = await serveStatic(page);
+        // The browser first: when it cannot start, no server is left open to keep mocha from exiting.
         const browser = await launchChromium();
+        const server = await serveStatic(page);
         try {
           const tab = await browser.newPage();
           const log = watchConsole(tab);
