@@ -14,8 +14,9 @@ interface Case {
   label: string;
   model: (rng: E.Rng, dtype: DType) => Module;
   input: number[];
-  /** Conv forwards of the rule in an ordinary explanation, with the shortcut (null: dense only). */
-  convCalls: number | null;
+  /** The op the layer runs, and its calls in an ordinary explanation with the shortcut (its VJPs included for matmul). */
+  op: 'conv2d' | 'matmul';
+  calls: number;
 }
 
 const conv = (rng: E.Rng, dtype: DType, opts: { bias?: boolean; stride?: number } = {}): Module =>
@@ -23,19 +24,21 @@ const conv = (rng: E.Rng, dtype: DType, opts: { bias?: boolean; stride?: number 
 const dense = (rng: E.Rng, dtype: DType, bias = true): Module => new Sequential(new ReLU(), new Flatten(), new Linear(48, 7, { bias, rng, dtype }));
 
 const cases: Case[] = [
-  { label: 'conv with bias', model: (r, d) => conv(r, d), input: [2, 3, 4, 4], convCalls: 1 },
-  { label: 'conv without bias, stride 2', model: (r, d) => conv(r, d, { bias: false, stride: 2 }), input: [2, 3, 5, 5], convCalls: 1 },
-  { label: 'linear with bias', model: (r, d) => dense(r, d), input: [2, 3, 4, 4], convCalls: null },
-  { label: 'linear without bias', model: (r, d) => dense(r, d, false), input: [2, 3, 4, 4], convCalls: null },
+  { label: 'conv with bias', model: (r, d) => conv(r, d), input: [2, 3, 4, 4], op: 'conv2d', calls: 1 },
+  { label: 'conv without bias, stride 2', model: (r, d) => conv(r, d, { bias: false, stride: 2 }), input: [2, 3, 5, 5], op: 'conv2d', calls: 1 },
+  // One forward and the two VJPs (the template: four forwards, two VJPs).
+  { label: 'linear with bias', model: (r, d) => dense(r, d), input: [2, 3, 4, 4], op: 'matmul', calls: 3 },
+  { label: 'linear without bias', model: (r, d) => dense(r, d, false), input: [2, 3, 4, 4], op: 'matmul', calls: 3 },
 ];
+const OPS = { conv2d: E.conv2dOp, matmul: E.matmulOp };
 
 /** Relevance of the input of an ordinary explanation and of a recorded one (always the template). */
-function both(model: Module, x: Tensor, rule: R.Rule, seed: Tensor): { plain: Tensor; recorded: Tensor; convCalls: number } {
+function both(model: Module, x: Tensor, rule: R.Rule, seed: Tensor, op: keyof typeof OPS = 'conv2d'): { plain: Tensor; recorded: Tensor; calls: number } {
   const composite = new MapComposite({ layerMap: [['Convolution', rule], ['Dense', rule]] });
   const rec = recordForward(model, x);
-  const { result: plain, calls } = countForwards(E.conv2dOp, () => rec.attribute(seed, { composite }).relevance);
+  const { result: plain, calls } = countForwards(OPS[op], () => rec.attribute(seed, { composite }).relevance);
   const recorded = rec.attribute(seed, { composite, createGraph: true }).relevance.detach();
-  return { plain, recorded, convCalls: calls };
+  return { plain, recorded, calls };
 }
 
 describe('Gamma shortcut (one forward convolution after a ReLU)', () => {
@@ -51,12 +54,12 @@ describe('Gamma shortcut (one forward convolution after a ReLU)', () => {
           const x = E.randn(c.input, { dtype, rng }).requireGrad();
           const out = recordForward(model, x).output;
           const rseed = E.randn(out.shape, { dtype, rng });
-          const { plain, recorded, convCalls } = both(model, x, R.gammaRule({ gamma: 0.25 }), rseed);
+          const { plain, recorded, calls } = both(model, x, R.gammaRule({ gamma: 0.25 }), rseed, c.op);
           expect(plain.shape).to.deep.equal(x.shape);
           const scale = maxAbs(recorded);
           expect(scale).to.be.greaterThan(0);
           expect(maxAbs(E.sub(plain, recorded)) / scale, `seed ${seed}`).to.be.at.most(tol);
-          if (c.convCalls !== null) expect(convCalls, 'conv forwards of the ordinary explanation').to.equal(c.convCalls);
+          expect(calls, `${c.op} calls of the ordinary explanation`).to.equal(c.calls);
         }
       });
     }
@@ -69,12 +72,12 @@ describe('Gamma shortcut (one forward convolution after a ReLU)', () => {
     const seed = E.randn([1, 4, 4, 4], { dtype: 'float64', rng });
     // Signed input: four terms, two of them on the negative part (not all zero here).
     const signed = both(layer, x, R.gammaRule(), seed);
-    expect(signed.convCalls).to.equal(4);
+    expect(signed.calls).to.equal(4);
     expect(maxAbs(E.sub(signed.plain, signed.recorded))).to.equal(0);
     // Non-negative input, zero bias: z- would need y - b, so the template runs (two real terms, two of zeros).
     const relu = new Sequential(new ReLU(), new Conv2d(3, 4, 3, { padding: 1, rng, dtype: 'float64' }));
     const zeroBias = both(relu, x, R.gammaRule({ zeroParams: 'bias' }), seed);
-    expect(zeroBias.convCalls).to.equal(4);
+    expect(zeroBias.calls).to.equal(4);
     expect(maxAbs(E.sub(zeroBias.plain, zeroBias.recorded))).to.equal(0);
   });
 
@@ -83,7 +86,7 @@ describe('Gamma shortcut (one forward convolution after a ReLU)', () => {
     const rng = new E.Rng(6);
     const model = new Sequential(new ReLU(), new ScaledConv(3, 4, 3, { padding: 1, rng, dtype: 'float64' }));
     const x = E.randn([1, 3, 4, 4], { dtype: 'float64', rng }).requireGrad();
-    const { convCalls } = both(model, x, R.gammaRule(), E.randn([1, 4, 4, 4], { dtype: 'float64', rng }));
-    expect(convCalls).to.equal(4);
+    const { calls } = both(model, x, R.gammaRule(), E.randn([1, 4, 4, 4], { dtype: 'float64', rng }));
+    expect(calls).to.equal(4);
   });
 });
