@@ -55,25 +55,31 @@ export function reluKernel(src: Storage, dst: Storage): boolean {
 }
 
 /**
- * Copies src through linear memory CHUNK elements at a time, runs the in-place kernel `pick`
- * chooses on each chunk (`call` passes its arguments) and copies the result to dst. False, writing
- * nothing, when the WebAssembly kernels are inactive.
+ * Copies src (and `second`, when given, into a second region at q) through linear memory CHUNK
+ * elements at a time, runs the in-place kernel `pick` chooses on each chunk (`call` passes its
+ * arguments; i is the chunk's first element) and copies the result to dst. False, writing nothing,
+ * when the WebAssembly kernels are inactive.
  */
 function inChunks<F>(
   src: Storage, dst: Storage, single: boolean,
-  pick: (e: WasmScratch['exports']) => F, call: (fn: F, p: number, m: number) => void,
+  pick: (e: WasmScratch['exports']) => F, call: (fn: F, p: number, m: number, i: number, q: number) => void,
+  second?: Storage,
 ): boolean {
   const n = src.length;
-  const s = wasmScratch(Math.min(n, CHUNK) * (single ? 4 : 8));
+  const S = single ? 4 : 8;
+  const region = Math.min(n, CHUNK) * S;
+  const s = wasmScratch(second ? 2 * region : region);
   if (s === null) return false;
   const fn = pick(s.exports);
   const mem = single ? s.f32 : s.f64;
-  const at = s.base / (single ? 4 : 8);
+  const p = s.base;
+  const q = p + region;
   for (let i = 0; i < n; i += CHUNK) {
     const m = Math.min(CHUNK, n - i);
-    mem.set((src as FloatArray).subarray(i, i + m), at);
-    call(fn, s.base, m);
-    (dst as FloatArray).set(mem.subarray(at, at + m), i);
+    mem.set((src as FloatArray).subarray(i, i + m), p / S);
+    if (second) mem.set((second as FloatArray).subarray(i, i + m), q / S);
+    call(fn, p, m, i, q);
+    (dst as FloatArray).set(mem.subarray(p / S, p / S + m), i);
   }
   return true;
 }
@@ -93,29 +99,10 @@ export function binaryKernel(code: BinaryCode, a: Storage, b: Storage, out: Stor
   const aWhole = a.length === n;
   const bWhole = b.length === n;
   if (!(aWhole && bWhole) && !(aWhole && b.length === 1) && !(bWhole && a.length === 1)) return false;
-  const S = single ? 4 : 8;
-  const s = wasmScratch(2 * Math.min(n, CHUNK) * S);
-  if (s === null) return false;
-  const e = s.exports;
-  const mem = single ? s.f32 : s.f64;
-  const p = s.base;
-  const q = p + Math.min(n, CHUNK) * S;
-  const at = p / S;
-  // The operand of out's size goes to p (the result overwrites it); a scalar is an argument.
-  const whole = (aWhole ? a : b) as FloatArray;
-  const scalar = aWhole && bWhole ? 0 : aWhole ? b[0]! : a[0]!;
-  for (let i = 0; i < n; i += CHUNK) {
-    const m = Math.min(CHUNK, n - i);
-    mem.set(whole.subarray(i, i + m), at);
-    if (aWhole && bWhole) {
-      mem.set((b as FloatArray).subarray(i, i + m), q / S);
-      (single ? e.binaryF32 : e.binaryF64)(code, p, q, m);
-    } else {
-      (single ? e.binaryScalarF32 : e.binaryScalarF64)(code, p, scalar, aWhole ? 0 : 1, m);
-    }
-    (out as FloatArray).set(mem.subarray(at, at + m), i);
-  }
-  return true;
+  if (aWhole && bWhole) return inChunks(a, out, single, (e) => (single ? e.binaryF32 : e.binaryF64), (fn, p, m, _i, q) => fn(code, p, q, m), b);
+  // The operand of out's size goes through memory (the result overwrites it); the scalar is an argument.
+  const scalar = aWhole ? b[0]! : a[0]!;
+  return inChunks(aWhole ? a : b, out, single, (e) => (single ? e.binaryScalarF32 : e.binaryScalarF64), (fn, p, m) => fn(code, p, scalar, aWhole ? 0 : 1, m));
 }
 
 /**
@@ -125,25 +112,15 @@ export function binaryKernel(code: BinaryCode, a: Storage, b: Storage, out: Stor
  */
 export function addChannelBiasKernel(y: Storage, b: Storage, N: number, O: number, P: number): boolean {
   const single = floatPair(b, y);
-  const total = N * O * P;
-  if (single === null || total < WASM_ELEMENTWISE_MIN || y.length < total) return false;
+  if (single === null || y.length < WASM_ELEMENTWISE_MIN || y.length !== N * O * P) return false;
   const S = single ? 4 : 8;
-  const s = wasmScratch(Math.min(total, CHUNK) * S);
-  if (s === null) return false;
-  const add = single ? s.exports.binaryScalarF32 : s.exports.binaryScalarF64;
-  const mem = single ? s.f32 : s.f64;
-  const at = s.base / S;
-  const Y = y as FloatArray;
-  for (let i = 0; i < total; i += CHUNK) {
-    const m = Math.min(CHUNK, total - i);
-    mem.set(Y.subarray(i, i + m), at);
+  return inChunks(y, y, single, (e) => (single ? e.binaryScalarF32 : e.binaryScalarF64), (add, p, m, i) => {
+    // The rows (n, o) this chunk covers, each plus its channel's bias.
     for (let r = i; r < i + m; ) {
       const row = Math.floor(r / P);
       const end = Math.min((row + 1) * P, i + m);
-      add(BinaryCode.Add, s.base + (r - i) * S, b[row % O]!, 0, end - r);
+      add(BinaryCode.Add, p + (r - i) * S, b[row % O]!, 0, end - r);
       r = end;
     }
-    Y.set(mem.subarray(at, at + m), i);
-  }
-  return true;
+  });
 }
