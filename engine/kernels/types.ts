@@ -131,8 +131,6 @@ export interface Kernels {
    * negative g, NaN for an infinite one). NaN in x is outside.
    */
   passWithin(g: Storage, x: Storage, dst: Storage, lo: number, hi: number, openLo: boolean): void;
-  /** dst[i] += src[i], same lengths (gradient accumulation into a buffer the backward owns). */
-  addInto(dst: Storage, src: Storage): void;
   /** dst[i] = src[i] (cmp) y ? 1 : 0. */
   compareScalar(cmp: Comparison, src: Storage, y: number, dst: Storage): void;
   /** data[i] *= s, in place (on a fresh output). */
@@ -150,7 +148,7 @@ export interface Kernels {
   /** No NaN or infinity. */
   allFinite(src: Storage): boolean;
 
-  /** out = a (code) b with NumPy broadcasting. */
+  /** out = a (code) b with NumPy broadcasting; out may be a itself when a has out's shape (an in-place sum or product). */
   binary(code: BinaryCode, a: Storage, aShape: Dims, b: Storage, bShape: Dims, out: Storage, outShape: Dims): void;
   /** out = f(a, b) with NumPy broadcasting. */
   binaryMap(a: Storage, aShape: Dims, b: Storage, bShape: Dims, out: Storage, outShape: Dims, f: (x: number, y: number) => number): void;

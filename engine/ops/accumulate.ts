@@ -32,7 +32,7 @@ export function freshSum(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-/** acc += g in place: only on an array from `freshSum` that was never handed out. */
+/** acc += g in place (the same add as `freshSum`): only on an array from `freshSum` that was never handed out. */
 export function addInto(acc: Tensor, g: Tensor): void {
-  K.addInto(acc.data, g.data);
+  K.binary(BinaryCode.Add, acc.data, acc.shape, g.data, g.shape, acc.data, acc.shape);
 }

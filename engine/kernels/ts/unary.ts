@@ -69,10 +69,6 @@ export function passWithin(g: Storage, x: Storage, d: Storage, lo: number, hi: n
   }
 }
 
-export function addInto(d: Storage, s: Storage): void {
-  for (let i = 0; i < d.length; i++) d[i] = d[i]! + s[i]!;
-}
-
 /** The switch is outside the loops, so each loop is one monomorphic comparison, stored without a branch. */
 export function compareScalar(cmp: Comparison, s: Storage, y: number, d: Storage): void {
   const n = s.length;
