@@ -1,7 +1,7 @@
 import * as E from '../engine/index.js';
 import type { LayerRecord, Tensor } from '../engine/index.js';
 import { FunctionRule, GradientRule, identity, noMod, toList, withBias, type ParamModifier, type Rule } from './core.js';
-import { applyParamModifier, BasicRule } from './basic-rule.js';
+import { BasicRule } from './basic-rule.js';
 import { gammaShortcut } from './gamma-shortcut.js';
 import { inputTimesGradient } from './reducers.js';
 import { divideStabilized, makeStabilizer, type StabilizerLike } from './stabilizer.js';
@@ -164,7 +164,7 @@ export function gammaRule(opts: GammaOptions = {}): Rule {
       return [pos, pos, neg, neg];
     },
     reducer: inputTimesGradient([0, 1, 2, 3]),
-    shortcut: gammaShortcut({ gamma, zeroParams: zp, positive, mapper, modifyParams: (ps, mod) => applyParamModifier(ps, mod, false) }),
+    shortcut: gammaShortcut({ gamma, zeroParams: zp, positive, mapper }),
   });
 }
 

@@ -17,6 +17,7 @@
 import * as E from '../engine/index.js';
 import type { LayerRecord, Tensor } from '../engine/index.js';
 import type { ParamModifier } from './core.js';
+import { applyParamModifier } from './basic-rule.js';
 
 /**
  * The layers whose forward is f(x, W) + b with f linear in W, by kind and class name: Conv2d and
@@ -32,8 +33,6 @@ export interface GammaShortcutSpec {
   readonly positive: ParamModifier;
   /** The seeds of the positive and the negative pair of terms, from their summed outputs. */
   readonly mapper: (relevance: Tensor, zPositive: Tensor, zNegative: Tensor, layer: LayerRecord) => readonly [Tensor, Tensor];
-  /** The template's parameter modification of a detached term (cached like it). */
-  readonly modifyParams: (params: Readonly<Record<string, Tensor | null>>, mod: ParamModifier) => Record<string, Tensor | null>;
 }
 
 /** The shortcut for `BasicRuleSpec.shortcut`: the relevance, or null where it does not apply. */
@@ -53,7 +52,7 @@ export function gammaShortcut(spec: GammaShortcutSpec): (layer: LayerRecord, rel
     // runs on x itself and one walk sums both VJPs into one array.
     const base: Record<string, Tensor | null> = {};
     for (const [k, p] of Object.entries(layer.params)) base[k] = p === null ? null : p.detach();
-    const zPos = layer.fn([x], spec.modifyParams(base, spec.positive));
+    const zPos = layer.fn([x], applyParamModifier(base, spec.positive, false));
 
     return E.noGrad(() => {
       const zNeg = E.sub(E.mul(layer.output.detach(), scale), zPos);
