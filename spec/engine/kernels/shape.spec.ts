@@ -137,7 +137,7 @@ describe('shape kernels vs index-by-index loops', () => {
     expect(Array.from(inf.indices)).to.deep.equal([0]);
   });
 
-  it('max pooling with padding, dilation and ceil mode matches a reference loop over all taps', () => {
+  it('max pooling with padding, dilation and ceil mode matches a reference loop over all taps (ties, NaN, signed zeros, infinities)', () => {
     fc.assert(
       fc.property(
         fc.record({ H: fc.integer({ min: 3, max: 9 }), W: fc.integer({ min: 3, max: 9 }), K: fc.integer({ min: 1, max: 3 }), S: fc.integer({ min: 1, max: 3 }), D: fc.integer({ min: 1, max: 2 }), ceil: fc.boolean() }),
@@ -145,8 +145,11 @@ describe('shape kernels vs index-by-index loops', () => {
         ({ H, W, K, S, D, ceil }, seed) => {
           const P = Math.floor(K / 2);
           if ((K - 1) * D + 1 > H + 2 * P || (K - 1) * D + 1 > W + 2 * P) return;
-          // Rounded values make ties common.
-          const x = E.tensor(Array.from(E.randn([2, H, W], { dtype: 'float64', rng: new E.Rng(seed) }).data, (v) => Math.round(v * 2)), { dtype: 'float64' }).reshape([1, 2, H, W]);
+          // Rounded values make ties common; every fifth value is special (NaN, the two zeros, infinities).
+          const specials = [NaN, -0, 0, -Infinity, Infinity];
+          const values = Array.from(E.randn([2, H, W], { dtype: 'float64', rng: new E.Rng(seed) }).data, (v, i) =>
+            (i * 7 + seed) % 5 === 0 ? specials[(i + seed) % specials.length]! : Math.round(v * 2));
+          const x = E.tensor(values, { dtype: 'float64' }).reshape([1, 2, H, W]);
           const { output, indices } = E.maxPool2dWithIndices(x, K, { stride: S, padding: P, dilation: D, ceilMode: ceil });
           const [, , OH, OW] = output.shape as number[];
           let o = 0;
@@ -161,7 +164,8 @@ describe('shape kernels vs index-by-index loops', () => {
                     const iw = ow * S - P + kw * D;
                     if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                     const q = p * H * W + ih * W + iw;
-                    if (bi < 0 || x.data[q]! > best) {
+                    // PyTorch's max_pool2d kernel: `(val > maxval) || std::isnan(val)`.
+                    if (bi < 0 || x.data[q]! > best || Number.isNaN(x.data[q]!)) {
                       best = x.data[q]!;
                       bi = q;
                     }
