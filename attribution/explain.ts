@@ -152,10 +152,14 @@ export class RecordedForward {
  */
 export function recordForward(model: Forward, input: Tensor): RecordedForward {
   const x = input.requiresGrad ? input : input.detach().requireGrad();
-  const { recording, result } = E.withGradMode(true, () => E.record(() => runForward(model, x)));
-  if (!(result instanceof E.Tensor)) throw new ExplainError('the model must return a single tensor');
-  recording.outputs = [result];
-  return new RecordedForward(x, result, recording, namedParamsOf(model));
+  // One scope for the forward and the noting of parameter versions: weights the forward's cache
+  // lookups already compared are not compared again (engine/param-cache.ts).
+  return E.withParamCheckScope(() => {
+    const { recording, result } = E.withGradMode(true, () => E.record(() => runForward(model, x)));
+    if (!(result instanceof E.Tensor)) throw new ExplainError('the model must return a single tensor');
+    recording.outputs = [result];
+    return new RecordedForward(x, result, recording, namedParamsOf(model));
+  });
 }
 
 /** `model`'s named parameters when it is a Module or a canonized view of one; none for a plain function. */

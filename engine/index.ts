@@ -11,7 +11,7 @@ export { Rng, manualSeed, defaultRng } from './random.js';
 export * from './ops/index.js';
 export * from './gradcheck.js';
 export { fromNdarray, toNdarray, type NdarrayLike } from './interop.js';
-export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, paramVersion, memoDerived } from './param-cache.js';
+export { setParamCache, paramCacheEnabled, paramCacheStats, resetParamCacheStats, paramVersion, memoDerived, withParamCheckScope } from './param-cache.js';
 export { markModelState, markModified } from './model-state.js';
 export { setKernelBackend, getKernelBackend, type KernelBackend } from './kernels/dispatch.js';
 export { loadWasmKernels, setWasmRelaxedSimd, wasmVariant, type WasmVariant } from './kernels/wasm/index.js';

@@ -82,14 +82,36 @@ function invalidate(data: Storage, r: RootState): void {
  */
 export function paramVersion(t: Tensor, check = true): number {
   const r = roots.get(t.data);
-  if (check && r && r.key && r.copy && r.writes === writeCount(t.data) && !sameBits(t.data, r.copy)) invalidate(t.data, r);
+  if (check && r && r.key && r.copy && r.writes === writeCount(t.data) && !checkedInScope?.has(t.data) && !sameBits(t.data, r.copy)) invalidate(t.data, r);
   return writeCount(t.data);
+}
+
+/** Roots whose contents the cache compared (or copied) inside the innermost `withParamCheckScope`. */
+let checkedInScope: WeakSet<Storage> | null = null;
+
+/**
+ * Runs `body` (the recording of one forward) so that `paramVersion` does not compare a root's
+ * contents again when the cache compared them earlier in the same body. Comparing a ResNet-18's 11M
+ * weights takes ~12 ms (memory-bound); an explanation compared them three times: at their first use
+ * in the forward, when the recording noted their versions, and when `attribute` checked them.
+ * Skipping the second is exact: a write before the forward was found at the first comparison, and
+ * a write between the two (model code writing a weight it already used) leaves the contents unlike
+ * the copy, so `attribute`'s comparison still finds it and refuses the recording.
+ */
+export function withParamCheckScope<T>(body: () => T): T {
+  const prev = checkedInScope;
+  checkedInScope = new WeakSet();
+  try {
+    return body();
+  } finally {
+    checkedInScope = prev;
+  }
 }
 /** Keys of derived values (cached op outputs) and of scalar constants. */
 const keys = new WeakMap<Storage, MemoKey>();
 const constants = new Map<string, MemoKey>();
 let enabled = !/^(0|false|off|no)$/i.test(globalThis.process?.env?.LRP_TAPE_PARAM_CACHE ?? '');
-const stats = { hits: 0, misses: 0, invalidations: 0 };
+const stats = { hits: 0, misses: 0, invalidations: 0, comparisons: 0 };
 
 /** Turns the parameter cache on or off (default on; `LRP_TAPE_PARAM_CACHE=0` starts with it off). Returns the previous setting. */
 export function setParamCache(on: boolean): boolean {
@@ -102,8 +124,12 @@ export function paramCacheEnabled(): boolean {
   return enabled;
 }
 
-/** Hits, misses (values computed and cached; views of cached values are neither), and roots found changed in place, since the start (or the last `resetParamCacheStats`). */
-export function paramCacheStats(): { hits: number; misses: number; invalidations: number } {
+/**
+ * Hits, misses (values computed and cached; views of cached values are neither), roots found
+ * changed in place, and comparisons of a root's contents with its copy, since the start (or the
+ * last `resetParamCacheStats`).
+ */
+export function paramCacheStats(): { hits: number; misses: number; invalidations: number; comparisons: number } {
   return { ...stats };
 }
 
@@ -111,6 +137,7 @@ export function resetParamCacheStats(): void {
   stats.hits = 0;
   stats.misses = 0;
   stats.invalidations = 0;
+  stats.comparisons = 0;
 }
 
 /** Drops a cached value, and so everything derived from it. */
@@ -148,6 +175,7 @@ export function markConstant(t: Tensor): void {
 
 /** The same bits (so NaN payloads and the sign of zero count), compared as 32-bit words. */
 function sameBits(a: Storage, b: Storage): boolean {
+  stats.comparisons++;
   if (a.length !== b.length) return false;
   const words = (a.length * a.BYTES_PER_ELEMENT) >> 2;
   const x = new Int32Array(a.buffer, a.byteOffset, words);
@@ -165,6 +193,7 @@ function sameBits(a: Storage, b: Storage): boolean {
 function rootKey(data: Storage): MemoKey {
   const r = rootOf(data);
   const writes = writeCount(data);
+  checkedInScope?.add(data);
   if (r.key && r.copy && r.writes === writes && sameBits(data, r.copy)) return r.key;
   if (r.key && r.writes === writes) invalidate(data, r);
   r.key = new MemoKey(null, '');

@@ -57,6 +57,25 @@ describe('parameter cache', () => {
     expect(bits(after)).to.not.deep.equal(bits(before));
   });
 
+  it('recording compares each weight once: noting the versions repeats none of the comparisons of the forward', () => {
+    const model = smallResNet();
+    const view = canonizers.canonize(model, [canonizers.resnetCanonizer()]);
+    explain(model, x);
+    E.resetParamCacheStats();
+    E.record(() => view.call(x));
+    const forwardOnly = E.paramCacheStats().comparisons;
+    E.resetParamCacheStats();
+    const rec = attribution.recordForward(view, x);
+    const recording = E.paramCacheStats().comparisons;
+    rec.attribute(attribution.oneHotSeed(rec.output, [1]), { composite: composites.epsilonPlusFlat() });
+    const checking = E.paramCacheStats().comparisons - recording;
+    // Every weight and batch-norm statistic goes through the cache (the merged batch norms).
+    expect(forwardOnly).to.be.greaterThan(model.parameters().length);
+    expect(recording).to.equal(forwardOnly);
+    // attribute still compares every parameter the recording noted.
+    expect(checking).to.be.at.least(model.parameters().length);
+  });
+
   it('an optimizer step drops the values derived from the parameters it wrote', () => {
     const model = smallResNet();
     const r = explain(model, x, true);
