@@ -3,7 +3,7 @@ import type { Backend } from '../types.js';
 import { wasmKernelsActive } from './index.js';
 import { gemmWasm, WASM_GEMM_MIN_WORK } from './gemm.js';
 import { conv2dForwardWasm, conv2dBackwardInputWasm, conv2dBackwardWeightWasm } from './conv.js';
-import { addChannelBiasKernel, binaryKernel, clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from './elementwise.js';
+import { addChannelBiasKernel, binaryKernel, clampKernel, passWithinKernel, reluKernel, stabilizedDivKernel, WASM_ELEMENTWISE_MIN } from './elementwise.js';
 
 export const wasmBackend: Backend = {
   name: 'wasm',
@@ -18,5 +18,7 @@ export const wasmBackend: Backend = {
     relu: (_next, src, dst) => src.length >= WASM_ELEMENTWISE_MIN && reluKernel(src, dst),
     binary: (_next, code, a, _aShape, b, _bShape, out) => out.length >= WASM_ELEMENTWISE_MIN && binaryKernel(code, a, b, out),
     addChannelBias: (_next, y, b, N, O, P) => addChannelBiasKernel(y, b, N, O, P),
+    stabilizedDiv: (_next, r, y, dst, eps) => dst.length >= WASM_ELEMENTWISE_MIN && stabilizedDivKernel(r, y, dst, eps),
+    passWithin: (_next, g, x, dst, lo, hi, openLo) => dst.length >= WASM_ELEMENTWISE_MIN && passWithinKernel(g, x, dst, lo, hi, openLo),
   },
 };

@@ -1,5 +1,5 @@
 /**
- * Elementwise clamp, relu, add, sub, mul and div through WebAssembly SIMD (f32x4 / f64x2 pseudo-min/max, see
+ * Elementwise clamp, relu, add, sub, mul, div, LRP's stabilised divide and the clamp/relu VJP through WebAssembly SIMD (f32x4 / f64x2 pseudo-min/max, see
  * assembly/kernels.ts), for the clamp and relu kernels (ts/unary.ts has their loops). The JavaScript
  * loops there branch on the sign of every element (10-20 ns per element on random-sign weights and
  * activations, from branch mispredictions); here the data is copied through linear memory in
@@ -103,6 +103,36 @@ export function binaryKernel(code: BinaryCode, a: Storage, b: Storage, out: Stor
   // The operand of out's size goes through memory (the result overwrites it); the scalar is an argument.
   const scalar = aWhole ? b[0]! : a[0]!;
   return inChunks(aWhole ? a : b, out, single, (e) => (single ? e.binaryScalarF32 : e.binaryScalarF64), (fn, p, m) => fn(code, p, scalar, aWhole ? 0 : 1, m));
+}
+
+/** The three arrays' shared dtype (true: float32) when they are all float32 or all float64 of one length; null otherwise. */
+function floatTriple(a: Storage, b: Storage, out: Storage): boolean | null {
+  const single = floatPair(a, out);
+  return single !== null && floatPair(b, out) === single && a.length === out.length && b.length === out.length ? single : null;
+}
+
+/**
+ * dst = r / (y + (y >= 0 ? eps : -eps)), zennit's stabilised divide, computed in float64 as the
+ * TypeScript loop does (float32 arrays are widened per lane and rounded once), so bit for bit the
+ * same; four or two lanes per divide instead of one. False, writing nothing, for mixed dtypes or
+ * lengths, or inactive kernels.
+ */
+export function stabilizedDivKernel(r: Storage, y: Storage, dst: Storage, eps: number): boolean {
+  const single = floatTriple(r, y, dst);
+  if (single === null) return false;
+  return inChunks(r, dst, single, (e) => (single ? e.stabilizedDivF32 : e.stabilizedDivF64), (fn, p, m, _i, q) => fn(p, q, m, eps), y);
+}
+
+/**
+ * dst = g where lo <= x <= hi (lo < x when `openLo`), else g * 0 (the VJP of clamp and relu), with
+ * the bounds compared in float64 as in the TypeScript loop (a float32 element against a bound such
+ * as -Number.MIN_VALUE, which no float32 equals). False, writing nothing, for mixed dtypes or
+ * lengths, or inactive kernels.
+ */
+export function passWithinKernel(g: Storage, x: Storage, dst: Storage, lo: number, hi: number, openLo: boolean): boolean {
+  const single = floatTriple(g, x, dst);
+  if (single === null) return false;
+  return inChunks(g, dst, single, (e) => (single ? e.passWithinF32 : e.passWithinF64), (fn, p, m, _i, q) => fn(p, q, m, lo, hi, openLo ? 1 : 0), x);
 }
 
 /**

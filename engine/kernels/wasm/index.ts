@@ -56,6 +56,10 @@ export interface KernelExports {
   binaryF64: (code: number, p: Ptr, q: Ptr, n: number) => void;
   binaryScalarF32: (code: number, p: Ptr, s: number, scalarFirst: number, n: number) => void;
   binaryScalarF64: (code: number, p: Ptr, s: number, scalarFirst: number, n: number) => void;
+  stabilizedDivF32: (p: Ptr, q: Ptr, n: number, eps: number) => void;
+  stabilizedDivF64: (p: Ptr, q: Ptr, n: number, eps: number) => void;
+  passWithinF32: (p: Ptr, q: Ptr, n: number, lo: number, hi: number, openLo: number) => void;
+  passWithinF64: (p: Ptr, q: Ptr, n: number, lo: number, hi: number, openLo: number) => void;
 }
 
 type GemmFn = (

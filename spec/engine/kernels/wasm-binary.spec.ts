@@ -6,11 +6,10 @@ import { BinaryCode } from '../../../engine/kernels/types.js';
 import { getKernelBackend, setKernelBackend } from '../../../engine/kernels/dispatch.js';
 import { Tensor } from '../../../engine/tensor.js';
 import { add, div, mul, sub } from '../../../engine/ops/elementwise.js';
-import { mulberry32 } from '../../support/kernel-oracle.js';
+import { expectSameBits, randomData } from '../../support/float-bits.js';
 
 type FloatArray = Float32Array | Float64Array;
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-const ctors: [string, Ctor][] = [
+const ctors: [string, Float32ArrayConstructor | Float64ArrayConstructor][] = [
   ['float32', Float32Array],
   ['float64', Float64Array],
 ];
@@ -20,27 +19,6 @@ const codes: [string, BinaryCode][] = [
   ['mul', BinaryCode.Mul],
   ['div', BinaryCode.Div],
 ];
-
-const specials = [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 1e-310, 3.4e38, -3.4e38, 1, -1];
-
-/** Random signs and magnitudes (subnormal and overflowing products included), one element in eight special. */
-function randomData(T: Ctor, n: number, seed: number): FloatArray {
-  const rnd = mulberry32(seed);
-  const a = new T(n);
-  for (let i = 0; i < n; i++) {
-    a[i] = rnd() < 0.125 ? specials[Math.floor(rnd() * specials.length)]! : (rnd() * 2 - 1) * Math.pow(10, Math.floor(rnd() * 80) - 40);
-  }
-  return a;
-}
-
-/** Bitwise equality; a NaN only has to be a NaN (WebAssembly leaves NaN payloads open). */
-function expectSameBits(got: FloatArray, want: FloatArray, what: string): void {
-  expect(got.length, what).to.equal(want.length);
-  for (let i = 0; i < got.length; i++) {
-    if (Number.isNaN(want[i]!) && Number.isNaN(got[i]!)) continue;
-    if (!Object.is(got[i], want[i])) expect.fail(`${what}: element ${i} differs: got ${Object.is(got[i], -0) ? '-0' : got[i]}, want ${Object.is(want[i], -0) ? '-0' : want[i]}`);
-  }
-}
 
 const lengths = [WASM_ELEMENTWISE_MIN, WASM_ELEMENTWISE_MIN + 5, 65535, 65536 + 4099, 200003];
 

@@ -736,3 +736,111 @@ export function binaryScalarF64(code: i32, p: usize, s: f64, scalarFirst: bool, 
     store<f64>(p + o, c === 0 ? a + s : c === 1 ? a - s : c === 2 ? a * s : c === 3 ? a / s : c === 5 ? s - a : s / a);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// LRP's element-wise steps (engine/kernels/wasm/elementwise.ts): the stabilised divide and the
+// clamp/relu VJP, in place at p with the second operand at q. The JavaScript loops (ts/unary.ts)
+// compute in float64 whatever the arrays' dtype (a float64 bound or eps, one rounding to float32 at
+// the store), so the float32 forms widen each half of a vector to f64x2, compute there and narrow
+// once: the same operations in the same precision, bit for bit.
+
+/** The two f64x2 halves of an f32x4, and back. */
+@inline
+function lowF64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+@inline
+function highF64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+}
+
+@inline
+function joinF32(lo: v128, hi: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+/** r / (y + (y >= 0 ? eps : -eps)) per f64 lane (NaN y: -eps, and NaN anyway; -0: +eps). */
+@inline
+function stabilizedDivLanes(r: v128, y: v128, pos: v128, neg: v128, zero: v128): v128 {
+  return f64x2.div(r, f64x2.add(y, v128.bitselect(pos, neg, f64x2.ge(y, zero))));
+}
+
+/** p[i] = p[i] / (q[i] + (q[i] >= 0 ? eps : -eps)) over f32[n], computed in f64. */
+export function stabilizedDivF32(p: usize, q: usize, n: i32, eps: f64): void {
+  const pos = f64x2.splat(eps);
+  const neg = f64x2.splat(-eps);
+  const zero = f64x2.splat(0);
+  const end = p + (<usize>(n & ~3) << 2);
+  const d = q - p;
+  for (let r = p; r < end; r += 16) {
+    const a = v128.load(r);
+    const y = v128.load(r + d);
+    v128.store(r, joinF32(stabilizedDivLanes(lowF64(a), lowF64(y), pos, neg, zero), stabilizedDivLanes(highF64(a), highF64(y), pos, neg, zero)));
+  }
+  for (let i = n & ~3; i < n; i++) {
+    const o = <usize>i << 2;
+    const y = <f64>load<f32>(q + o);
+    store<f32>(p + o, <f32>(<f64>load<f32>(p + o) / (y + (y >= 0 ? eps : -eps))));
+  }
+}
+
+export function stabilizedDivF64(p: usize, q: usize, n: i32, eps: f64): void {
+  const pos = f64x2.splat(eps);
+  const neg = f64x2.splat(-eps);
+  const zero = f64x2.splat(0);
+  const end = p + (<usize>(n & ~1) << 3);
+  const d = q - p;
+  for (let r = p; r < end; r += 16) v128.store(r, stabilizedDivLanes(v128.load(r), v128.load(r + d), pos, neg, zero));
+  if (n & 1) {
+    const o = <usize>(n - 1) << 3;
+    const y = load<f64>(q + o);
+    store<f64>(p + o, load<f64>(p + o) / (y + (y >= 0 ? eps : -eps)));
+  }
+}
+
+/** All ones per f64 lane where lo < x (openLo) or lo <= x, and x <= hi; NaN x is outside. */
+@inline
+function withinLanes(x: v128, lo: v128, hi: v128, openLo: bool): v128 {
+  return v128.and(openLo ? f64x2.gt(x, lo) : f64x2.ge(x, lo), f64x2.le(x, hi));
+}
+
+/**
+ * p[i] = p[i] * (x[i] within the bounds ? 1 : 0) over f32[n] (x at q): the multiply keeps the
+ * loop's bits (g * 0 is -0 for a negative g and NaN for an infinite one). The bounds are compared
+ * in f64, as the loop compares a float32 element with a float64 bound.
+ */
+export function passWithinF32(p: usize, q: usize, n: i32, lo: f64, hi: f64, openLo: bool): void {
+  const vlo = f64x2.splat(lo);
+  const vhi = f64x2.splat(hi);
+  const one = f32x4.splat(1);
+  const end = p + (<usize>(n & ~3) << 2);
+  const d = q - p;
+  for (let r = p; r < end; r += 16) {
+    const x = v128.load(r + d);
+    // Each f64 lane's mask is all ones or all zeros, so its low 32 bits are the f32 lane's mask.
+    const mask = v128.shuffle<i32>(withinLanes(lowF64(x), vlo, vhi, openLo), withinLanes(highF64(x), vlo, vhi, openLo), 0, 2, 4, 6);
+    v128.store(r, f32x4.mul(v128.load(r), v128.and(mask, one)));
+  }
+  for (let i = n & ~3; i < n; i++) {
+    const o = <usize>i << 2;
+    const x = <f64>load<f32>(q + o);
+    const inside = (openLo ? x > lo : x >= lo) && x <= hi;
+    store<f32>(p + o, load<f32>(p + o) * (inside ? <f32>1 : <f32>0));
+  }
+}
+
+export function passWithinF64(p: usize, q: usize, n: i32, lo: f64, hi: f64, openLo: bool): void {
+  const vlo = f64x2.splat(lo);
+  const vhi = f64x2.splat(hi);
+  const one = f64x2.splat(1);
+  const end = p + (<usize>(n & ~1) << 3);
+  const d = q - p;
+  for (let r = p; r < end; r += 16) v128.store(r, f64x2.mul(v128.load(r), v128.and(withinLanes(v128.load(r + d), vlo, vhi, openLo), one)));
+  if (n & 1) {
+    const o = <usize>(n - 1) << 3;
+    const x = load<f64>(q + o);
+    const inside = (openLo ? x > lo : x >= lo) && x <= hi;
+    store<f64>(p + o, load<f64>(p + o) * (inside ? 1.0 : 0.0));
+  }
+}
