@@ -227,7 +227,7 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
   }
 
   describe('resident weights', function () {
-    it('cached weights read from the resident arena give the same relevance as one thread, also from an arena too small for all of them', function () {
+    it('cached weights read from the resident arena (from their third use) give the same relevance as one thread, also from an arena too small for all of them', function () {
       const { view, x } = canonizedResNet(3);
       const explain = (): number[] => {
         const rec = attribution.recordForward(view, x);
@@ -246,7 +246,10 @@ describe('kernels: threads (worker_threads + shared memory)', function () {
             const before = kernelThreadStats();
             const two = explain();
             const after = kernelThreadStats();
-            expect(after.residentConv - before.residentConv, `no convolution read resident weights (arena ${residentBytes} bytes)`).to.be.greaterThan(5);
+            // The first explanation on threads uses each rule weight twice (its forward and its
+            // input gradient), both staged; every later one reads the weights from the arena.
+            if (residentBytes === prev.residentBytes && round === 0) expect(after.residentConv - before.residentConv, 'a first explanation read resident weights').to.equal(0);
+            else expect(after.residentConv - before.residentConv, `no convolution read resident weights (arena ${residentBytes} bytes, round ${round})`).to.be.greaterThan(5);
             const j = one.findIndex((v, k) => !Object.is(v, two[k]));
             if (j >= 0) expect.fail(`arena ${residentBytes} bytes, round ${round}, element ${j}: ${two[j]} on 2 threads, ${one[j]} on 1`);
           }
