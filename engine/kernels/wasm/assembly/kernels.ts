@@ -334,14 +334,16 @@ function micro<T>(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwrite:
  * 4x8 f32 tile: per k, two f32x4 of B, four broadcast A values, 8 multiply-adds. Deliberately not
  * unrolled: unrolled over k, binaryen and TurboFan hoist the loads of later steps and the 15 xmm
  * registers spill (measured: 30 GFLOP/s unrolled against 47 for this loop, with operands in L1).
+ * The loop ends when A's pointer reaches its end: without a separate step counter the convolutions
+ * ran 8-10% faster (one integer update fewer in a loop of 16 SIMD operations and 6 loads).
  */
 function micro4x8F32(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwrite: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let p = kc;
-  while (p > 0) {
+  const aEnd = a + (<usize>kc << 4);
+  while (a < aEnd) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     let x = v128.load32_splat(a);
     c00 = maddF32(x, b0, c00); c01 = maddF32(x, b1, c01);
@@ -353,7 +355,6 @@ function micro4x8F32(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwri
     c30 = maddF32(x, b0, c30); c31 = maddF32(x, b1, c31);
     a += 16;
     b += 32;
-    p -= 1;
   }
   if (overwrite) {
     v128.store(c, c00); v128.store(c, c01, 16); c += ldcB;
@@ -374,7 +375,8 @@ function micro4x4F64(kc: i32, a: usize, b: usize, c: usize, ldcB: usize, overwri
   let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
   let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
   let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
-  for (let p = 0; p < kc; p++) {
+  const aEnd = a + (<usize>kc << 5);
+  while (a < aEnd) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     let x = v128.load64_splat(a);
     c00 = maddF64(x, b0, c00); c01 = maddF64(x, b1, c01);
