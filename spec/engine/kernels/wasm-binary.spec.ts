@@ -3,10 +3,11 @@ import { addChannelBiasKernel, binaryKernel, WASM_ELEMENTWISE_MIN } from '../../
 import { addChannelBias } from '../../../engine/kernels/ts/along-axis.js';
 import { binary } from '../../../engine/kernels/ts/elementwise.js';
 import { BinaryCode } from '../../../engine/kernels/types.js';
-import { getKernelBackend, setKernelBackend } from '../../../engine/kernels/dispatch.js';
+import { setKernelBackend } from '../../../engine/kernels/dispatch.js';
 import { Tensor } from '../../../engine/tensor.js';
 import { add, div, mul, sub } from '../../../engine/ops/elementwise.js';
 import { expectSameBits, randomData } from '../../support/float-bits.js';
+import { kernelBackendPerTest } from '../../support/kernel-backend.js';
 
 type FloatArray = Float32Array | Float64Array;
 const ctors: [string, Float32ArrayConstructor | Float64ArrayConstructor][] = [
@@ -24,12 +25,7 @@ const lengths = [WASM_ELEMENTWISE_MIN, WASM_ELEMENTWISE_MIN + 5, 65535, 65536 + 
 
 describe('WebAssembly SIMD add / sub / mul / div kernels', function () {
   this.timeout(60_000);
-  let before: ReturnType<typeof getKernelBackend>;
-  beforeEach(() => {
-    before = getKernelBackend();
-    setKernelBackend('wasm');
-  });
-  afterEach(() => setKernelBackend(before));
+  kernelBackendPerTest('wasm');
 
   for (const [dt, T] of ctors) {
     for (const [name, code] of codes) {

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { clampKernel, reluKernel, WASM_ELEMENTWISE_MIN } from '../../../engine/kernels/wasm/elementwise.js';
-import { getKernelBackend, setKernelBackend } from '../../../engine/kernels/dispatch.js';
+import { setKernelBackend } from '../../../engine/kernels/dispatch.js';
 import { wasmKernelsAvailable } from '../../../engine/kernels/wasm/index.js';
 import { Tensor } from '../../../engine/tensor.js';
 import { clamp, relu } from '../../../engine/ops/elementwise.js';
 import { mulberry32 } from '../../support/kernel-oracle.js';
+import { kernelBackendPerTest } from '../../support/kernel-backend.js';
 
 type FloatArray = Float32Array | Float64Array;
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -66,11 +67,7 @@ const bounds: [string, number, number][] = [
 
 describe('WebAssembly SIMD clamp / relu kernels', function () {
   this.timeout(60_000);
-  let before: ReturnType<typeof getKernelBackend>;
-  beforeEach(() => {
-    before = getKernelBackend();
-  });
-  afterEach(() => setKernelBackend(before));
+  kernelBackendPerTest(null);
 
   it('are loaded (kernels.wasm exports clamp and relu)', () => {
     expect(wasmKernelsAvailable()).to.equal(true);

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { passWithinKernel, stabilizedDivKernel, WASM_ELEMENTWISE_MIN } from '../../../engine/kernels/wasm/elementwise.js';
 import { passWithin, stabilizedDiv } from '../../../engine/kernels/ts/unary.js';
-import { getKernelBackend, setKernelBackend } from '../../../engine/kernels/dispatch.js';
+import { setKernelBackend } from '../../../engine/kernels/dispatch.js';
 import { expectSameBits, randomData } from '../../support/float-bits.js';
+import { kernelBackendPerTest } from '../../support/kernel-backend.js';
 
 const ctors: [string, Float32ArrayConstructor | Float64ArrayConstructor][] = [
   ['float32', Float32Array],
@@ -27,12 +28,7 @@ const bounds: [number, number, boolean][] = [
 
 describe('WebAssembly SIMD stabilised divide and clamp/relu VJP', function () {
   this.timeout(60_000);
-  let before: ReturnType<typeof getKernelBackend>;
-  beforeEach(() => {
-    before = getKernelBackend();
-    setKernelBackend('wasm');
-  });
-  afterEach(() => setKernelBackend(before));
+  kernelBackendPerTest('wasm');
 
   for (const [dt, T] of ctors) {
     it(`stabilized_div (${dt}) equals the JavaScript loop bit for bit (computed in float64, one rounding)`, () => {
