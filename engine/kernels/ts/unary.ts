@@ -113,30 +113,19 @@ function bitsOf(d: Float32Array): Int32Array {
   return new Int32Array(d.buffer, d.byteOffset, d.length);
 }
 
-/** Every element is >= 0 and none is -0 or NaN: bits in [+0, +Infinity]. */
-function allNonNegativeF32(d: Float32Array): boolean {
+/**
+ * Every element's bits, read as an int32, are +0 or within [lo, hi]: float32 values of one sign
+ * (positive ones from +0 up to +Infinity, negative ones from the smallest subnormal down to
+ * -Infinity), so that -0 and NaN of either sign fail.
+ */
+function allBitsWithin(d: Float32Array, lo: number, hi: number): boolean {
   const w = bitsOf(d);
   for (let b = 0; b < w.length; b += BLOCK) {
     const end = Math.min(w.length, b + BLOCK);
     let bad = 0;
     for (let i = b; i < end; i++) {
       const x = w[i]!;
-      bad |= +(x < 0) | +(x > POS_INF_BITS);
-    }
-    if (bad !== 0) return false;
-  }
-  return true;
-}
-
-/** Every element is +0 or negative (not -0, not NaN): bits +0, or between the smallest negative subnormal's and -Infinity's read as int32. */
-function allNonPositiveF32(d: Float32Array): boolean {
-  const w = bitsOf(d);
-  for (let b = 0; b < w.length; b += BLOCK) {
-    const end = Math.min(w.length, b + BLOCK);
-    let bad = 0;
-    for (let i = b; i < end; i++) {
-      const x = w[i]!;
-      bad |= +(x !== 0) & (+(x <= NEG_ZERO_BITS) | +(x > NEG_INF_BITS));
+      bad |= +(x !== 0) & (+(x < lo) | +(x > hi));
     }
     if (bad !== 0) return false;
   }
@@ -144,7 +133,7 @@ function allNonPositiveF32(d: Float32Array): boolean {
 }
 
 export function allAtLeast(d: Storage, bound: number): boolean {
-  if (bound === 0 && d instanceof Float32Array) return allNonNegativeF32(d);
+  if (bound === 0 && d instanceof Float32Array) return allBitsWithin(d, 0, POS_INF_BITS);
   for (let i = 0; i < d.length; i++) {
     const v = d[i]!;
     if (!(v >= bound) || (v === 0 && Object.is(v, -0))) return false;
@@ -153,7 +142,7 @@ export function allAtLeast(d: Storage, bound: number): boolean {
 }
 
 export function allAtMost(d: Storage, bound: number): boolean {
-  if (bound === 0 && d instanceof Float32Array) return allNonPositiveF32(d);
+  if (bound === 0 && d instanceof Float32Array) return allBitsWithin(d, NEG_ZERO_BITS + 1, NEG_INF_BITS);
   for (let i = 0; i < d.length; i++) {
     const v = d[i]!;
     if (!(v <= bound) || (v === 0 && Object.is(v, -0))) return false;
