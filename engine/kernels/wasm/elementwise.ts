@@ -1,15 +1,17 @@
 /**
- * Elementwise clamp, relu, add, sub, mul, div, LRP's stabilised divide and the clamp/relu VJP through WebAssembly SIMD (f32x4 / f64x2 pseudo-min/max, see
- * assembly/kernels.ts), for the clamp and relu kernels (ts/unary.ts has their loops). The JavaScript
- * loops there branch on the sign of every element (10-20 ns per element on random-sign weights and
- * activations, from branch mispredictions); here the data is copied through linear memory in
- * chunks that stay in cache, clamped branch-free, and copied back.
+ * Element-wise kernels through WebAssembly SIMD: clamp and relu (f32x4 / f64x2 pseudo-min/max, see
+ * assembly/kernels.ts), add/sub/mul/div, a convolution's channel bias, LRP's stabilised divide and
+ * the clamp/relu VJP (`pass_within`). Their JavaScript loops (ts/) pay a conversion per element and,
+ * where they branch on signs, mispredictions; here the data is copied through linear memory in
+ * chunks that stay in cache, computed branch-free, and copied back.
  *
- * The results equal the JavaScript loops bit for bit: pmax(a, b) = a < b ? b : a and
- * pmin(a, b) = b < a ? b : a are the loops' own ternaries, so NaN elements pass clamp unchanged
- * (relu, like its loop, maps NaN to 0) and -0 is kept against a 0 bound. Bounds the SIMD form cannot
- * reproduce exactly (lo > hi, a NaN bound, a float32 bound that is not a float32 value) return false
- * and the dispatcher runs the TypeScript loop.
+ * Every kernel's results equal its JavaScript loop's bit for bit (NaN payloads aside): pmax(a, b) =
+ * a < b ? b : a and pmin(a, b) = b < a ? b : a are the loops' own ternaries, so NaN elements pass
+ * clamp unchanged and -0 is kept against a 0 bound; the four arithmetic ops are one IEEE operation
+ * in the arrays' precision; the stabilised divide and pass_within compute in float64 lanes, as
+ * their loops do. Inputs a kernel cannot reproduce exactly (for clamp: lo > hi, a NaN bound, a
+ * float32 bound that is not a float32 value) return false and the dispatcher runs the TypeScript
+ * loop.
  */
 import { BinaryCode, type FloatArray } from '../types.js';
 import { wasmScratch, type WasmScratch } from './index.js';
